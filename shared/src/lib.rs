@@ -1,0 +1,9 @@
+//! Rieter's domain library, shared by the `rieter-api` and `rieter-worker` binaries.
+//!
+//! It owns everything that is not HTTP or process wiring: validated names, pacman version
+//! ordering, package parsing, repository database rendering, blob storage, database access and
+//! the job payloads both binaries agree on.
+
+pub mod names;
+pub mod package;
+pub mod version;

@@ -1,0 +1,258 @@
+//! Validated names. Every name that reaches a file path, a URL or a query is one of these types,
+//! so none of them can hold `/`, `..`, an empty string or a reserved word.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a name was refused. The message names the kind of name and the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("{kind} name may not be empty")]
+    Empty { kind: &'static str },
+    #[error("{kind} name `{value}` is longer than {max} characters")]
+    TooLong {
+        kind: &'static str,
+        value: String,
+        max: usize,
+    },
+    #[error("{kind} name `{value}` may only contain {allowed}")]
+    InvalidCharacter {
+        kind: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    #[error("{kind} name `{value}` may not start with `{first}`")]
+    InvalidStart {
+        kind: &'static str,
+        value: String,
+        first: char,
+    },
+    #[error("`{value}` is reserved and cannot be used as a {kind} name")]
+    Reserved { kind: &'static str, value: String },
+}
+
+struct Rule {
+    kind: &'static str,
+    max: usize,
+    allowed: &'static str,
+    is_allowed: fn(char) -> bool,
+    bad_start: &'static [char],
+    reserved: &'static [&'static str],
+}
+
+impl Rule {
+    fn check(&self, value: &str) -> Result<(), NameError> {
+        let kind = self.kind;
+        let first = value.chars().next().ok_or(NameError::Empty { kind })?;
+        if value.len() > self.max {
+            return Err(NameError::TooLong {
+                kind,
+                value: value.to_owned(),
+                max: self.max,
+            });
+        }
+        if !value.chars().all(self.is_allowed) {
+            return Err(NameError::InvalidCharacter {
+                kind,
+                value: value.to_owned(),
+                allowed: self.allowed,
+            });
+        }
+        if self.bad_start.contains(&first) {
+            return Err(NameError::InvalidStart {
+                kind,
+                value: value.to_owned(),
+                first,
+            });
+        }
+        if self.reserved.iter().any(|r| r.eq_ignore_ascii_case(value)) {
+            return Err(NameError::Reserved {
+                kind,
+                value: value.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn is_segment_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+')
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $rule:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            const RULE: Rule = $rule;
+
+            pub fn parse(value: &str) -> Result<Self, NameError> {
+                Self::RULE.check(value)?;
+                Ok(Self(value.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = NameError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::RULE.check(&value)?;
+                Ok(Self(value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
+/// First path segments the server routes itself; a distribution may not shadow them.
+pub const RESERVED_DISTRO_NAMES: &[&str] = &[
+    "api",
+    "ui",
+    "static",
+    "assets",
+    "docs",
+    "health",
+    "metrics",
+    "openapi",
+    "favicon.ico",
+    "robots.txt",
+];
+
+name_type!(
+    /// A distribution, the first segment of every repository URL (`arch` in `/arch/extra/x86_64`).
+    DistroName,
+    Rule {
+        kind: "distribution",
+        max: 64,
+        allowed: "ASCII letters, digits, `_`, `-`, `.` and `+`",
+        is_allowed: is_segment_char,
+        bad_start: &['.', '-'],
+        reserved: RESERVED_DISTRO_NAMES,
+    }
+);
+
+name_type!(
+    /// A repository inside a distribution; also the stem of its database files (`extra.db`).
+    RepoName,
+    Rule {
+        kind: "repository",
+        max: 64,
+        allowed: "ASCII letters, digits, `_`, `-`, `.` and `+`",
+        is_allowed: is_segment_char,
+        bad_start: &['.', '-'],
+        reserved: &[],
+    }
+);
+
+name_type!(
+    /// A package architecture as written in `.PKGINFO` (`x86_64`, `aarch64`, `any`).
+    ArchName,
+    Rule {
+        kind: "architecture",
+        max: 32,
+        allowed: "ASCII letters, digits and `_`",
+        is_allowed: |c| c.is_ascii_alphanumeric() || c == '_',
+        bad_start: &[],
+        reserved: &[],
+    }
+);
+
+name_type!(
+    /// A package name with makepkg's rules: letters, digits and `@._+-`, not starting with `-` or `.`.
+    PackageName,
+    Rule {
+        kind: "package",
+        max: 255,
+        allowed: "ASCII letters, digits, `@`, `.`, `_`, `+` and `-`",
+        is_allowed: |c| c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-'),
+        bad_start: &['.', '-'],
+        reserved: &[],
+    }
+);
+
+impl ArchName {
+    pub const ANY: &'static str = "any";
+
+    pub fn any() -> Self {
+        Self(Self::ANY.to_owned())
+    }
+
+    pub fn is_any(&self) -> bool {
+        self.0 == Self::ANY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names() {
+        for name in ["arch", "endeavouros", "core-testing", "my_repo.v2", "a+b"] {
+            assert!(DistroName::parse(name).is_ok(), "{name}");
+            assert!(RepoName::parse(name).is_ok(), "{name}");
+        }
+        assert!(ArchName::parse("x86_64").is_ok());
+        assert!(PackageName::parse("lib32-glibc").is_ok());
+        assert!(PackageName::parse("gtk2+extra@1").is_ok());
+    }
+
+    #[test]
+    fn refuses_path_tricks_and_reserved_words() {
+        for bad in [
+            "", ".", "..", "a/b", "../etc", ".hidden", "-x", "a b", "a%2fb", "é",
+        ] {
+            assert!(DistroName::parse(bad).is_err(), "{bad:?}");
+            assert!(RepoName::parse(bad).is_err(), "{bad:?}");
+            assert!(PackageName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            DistroName::parse("api"),
+            Err(NameError::Reserved { .. })
+        ));
+        assert!(matches!(
+            DistroName::parse("API"),
+            Err(NameError::Reserved { .. })
+        ));
+        assert!(RepoName::parse("api").is_ok());
+        assert!(ArchName::parse("x86-64").is_err());
+        assert!(DistroName::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn error_messages_name_the_kind_and_value() {
+        let err = RepoName::parse("a/b").unwrap_err().to_string();
+        assert!(err.contains("repository name `a/b`"), "{err}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Test support shared by Rieter's test suites: real packages from `makepkg` and throwaway
+//! Postgres databases. Nothing here is a mock; it only builds and cleans up real things.
+
+pub mod database;
+pub mod makepkg;
+
+pub use database::TestDatabase;
+pub use makepkg::{Build, Ext, Pkg};

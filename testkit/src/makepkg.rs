@@ -1,0 +1,418 @@
+//! Real package files for tests, built by `makepkg` from generated PKGBUILDs.
+//!
+//! Builds are cached under `target/rieter-fixtures/<hash of the PKGBUILD>`, so a fixture costs a
+//! makepkg run once per checkout. makepkg refuses to run as root; as root, builds run as the
+//! unprivileged `rieter-builder` user (created on first use).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, bail, ensure};
+use sha2::{Digest, Sha256};
+
+/// The compression makepkg applies (its `PKGEXT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ext {
+    Zst,
+    Xz,
+    Gz,
+    Bz2,
+    Tar,
+}
+
+impl Ext {
+    pub const ALL: [Ext; 5] = [Ext::Zst, Ext::Xz, Ext::Gz, Ext::Bz2, Ext::Tar];
+
+    pub fn pkgext(self) -> &'static str {
+        match self {
+            Ext::Zst => ".pkg.tar.zst",
+            Ext::Xz => ".pkg.tar.xz",
+            Ext::Gz => ".pkg.tar.gz",
+            Ext::Bz2 => ".pkg.tar.bz2",
+            Ext::Tar => ".pkg.tar",
+        }
+    }
+}
+
+/// One package of a PKGBUILD. The first one names the build; further ones make it a split
+/// package (they share pkgbase, pkgver, pkgrel and epoch).
+#[derive(Debug, Clone, Default)]
+pub struct Pkg {
+    pub name: String,
+    pub arch: Option<String>,
+    pub desc: Option<String>,
+    pub depends: Vec<String>,
+    pub optdepends: Vec<String>,
+    pub provides: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub replaces: Vec<String>,
+    pub groups: Vec<String>,
+    pub licenses: Vec<String>,
+    pub backup: Vec<String>,
+    /// Files to install, as (path relative to the root, contents).
+    pub files: Vec<(String, String)>,
+    /// Empty directories to create.
+    pub dirs: Vec<String>,
+}
+
+impl Pkg {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            files: vec![(format!("usr/share/{name}/README"), format!("{name}\n"))],
+            ..Self::default()
+        }
+    }
+
+    pub fn arch(mut self, arch: &str) -> Self {
+        self.arch = Some(arch.to_owned());
+        self
+    }
+
+    pub fn desc(mut self, desc: &str) -> Self {
+        self.desc = Some(desc.to_owned());
+        self
+    }
+
+    pub fn depends(mut self, deps: &[&str]) -> Self {
+        self.depends = deps.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn file(mut self, path: &str, contents: &str) -> Self {
+        self.files.push((path.to_owned(), contents.to_owned()));
+        self
+    }
+}
+
+/// A PKGBUILD to build.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub pkgbase: String,
+    pub pkgver: String,
+    pub pkgrel: String,
+    pub epoch: Option<String>,
+    /// Default architecture of the packages (`x86_64` unless set).
+    pub arch: String,
+    pub desc: String,
+    pub url: Option<String>,
+    pub makedepends: Vec<String>,
+    pub checkdepends: Vec<String>,
+    pub ext: Ext,
+    /// Bytes of incompressible data added to the first package, to make large packages.
+    pub padding_bytes: usize,
+    pub packages: Vec<Pkg>,
+}
+
+impl Build {
+    /// A single small package `name-pkgver-1` for x86_64, compressed with zstd.
+    pub fn new(name: &str, pkgver: &str) -> Self {
+        Self {
+            pkgbase: name.to_owned(),
+            pkgver: pkgver.to_owned(),
+            pkgrel: "1".to_owned(),
+            epoch: None,
+            arch: "x86_64".to_owned(),
+            desc: format!("Rieter test package {name}"),
+            url: None,
+            makedepends: Vec::new(),
+            checkdepends: Vec::new(),
+            ext: Ext::Zst,
+            padding_bytes: 0,
+            packages: vec![Pkg::new(name)],
+        }
+    }
+
+    pub fn pkgrel(mut self, pkgrel: &str) -> Self {
+        self.pkgrel = pkgrel.to_owned();
+        self
+    }
+
+    pub fn epoch(mut self, epoch: &str) -> Self {
+        self.epoch = Some(epoch.to_owned());
+        self
+    }
+
+    pub fn arch(mut self, arch: &str) -> Self {
+        self.arch = arch.to_owned();
+        self
+    }
+
+    pub fn ext(mut self, ext: Ext) -> Self {
+        self.ext = ext;
+        self
+    }
+
+    pub fn desc(mut self, desc: &str) -> Self {
+        self.desc = desc.to_owned();
+        self
+    }
+
+    pub fn padding(mut self, bytes: usize) -> Self {
+        self.padding_bytes = bytes;
+        self
+    }
+
+    /// Edits the first (or only) package.
+    pub fn with_pkg(mut self, edit: impl FnOnce(Pkg) -> Pkg) -> Self {
+        let first = self.packages.remove(0);
+        self.packages.insert(0, edit(first));
+        self
+    }
+
+    /// Adds a further package, making this a split package.
+    pub fn split(mut self, pkg: Pkg) -> Self {
+        self.packages.push(pkg);
+        self
+    }
+
+    /// The full version as written in `.PKGINFO`.
+    pub fn version(&self) -> String {
+        match &self.epoch {
+            Some(epoch) => format!("{epoch}:{}-{}", self.pkgver, self.pkgrel),
+            None => format!("{}-{}", self.pkgver, self.pkgrel),
+        }
+    }
+
+    pub fn pkgbuild(&self) -> String {
+        let mut out = String::new();
+        let names: Vec<_> = self.packages.iter().map(|p| quote(&p.name)).collect();
+        let _ = writeln!(out, "pkgbase={}", quote(&self.pkgbase));
+        let _ = writeln!(out, "pkgname=({})", names.join(" "));
+        let _ = writeln!(out, "pkgver={}", quote(&self.pkgver));
+        let _ = writeln!(out, "pkgrel={}", quote(&self.pkgrel));
+        if let Some(epoch) = &self.epoch {
+            let _ = writeln!(out, "epoch={}", quote(epoch));
+        }
+        let _ = writeln!(out, "pkgdesc={}", quote(&self.desc));
+        let _ = writeln!(out, "arch=({})", quote(&self.arch));
+        if let Some(url) = &self.url {
+            let _ = writeln!(out, "url={}", quote(url));
+        }
+        let _ = writeln!(out, "license=('custom')");
+        write_array(&mut out, "makedepends", &self.makedepends);
+        write_array(&mut out, "checkdepends", &self.checkdepends);
+        let _ = writeln!(out, "options=('!strip' '!zipman' 'emptydirs')");
+        for (i, pkg) in self.packages.iter().enumerate() {
+            let _ = writeln!(out, "package_{}() {{", pkg.name);
+            if let Some(arch) = &pkg.arch {
+                let _ = writeln!(out, "  arch=({})", quote(arch));
+            }
+            if let Some(desc) = &pkg.desc {
+                let _ = writeln!(out, "  pkgdesc={}", quote(desc));
+            }
+            write_array(&mut out, "  depends", &pkg.depends);
+            write_array(&mut out, "  optdepends", &pkg.optdepends);
+            write_array(&mut out, "  provides", &pkg.provides);
+            write_array(&mut out, "  conflicts", &pkg.conflicts);
+            write_array(&mut out, "  replaces", &pkg.replaces);
+            write_array(&mut out, "  groups", &pkg.groups);
+            write_array(&mut out, "  license", &pkg.licenses);
+            write_array(&mut out, "  backup", &pkg.backup);
+            for dir in &pkg.dirs {
+                let _ = writeln!(out, "  mkdir -p \"$pkgdir\"/{}", quote(dir));
+            }
+            for (path, contents) in &pkg.files {
+                let parent = Path::new(path)
+                    .parent()
+                    .and_then(Path::to_str)
+                    .unwrap_or("");
+                if !parent.is_empty() {
+                    let _ = writeln!(out, "  mkdir -p \"$pkgdir\"/{}", quote(parent));
+                }
+                let _ = writeln!(
+                    out,
+                    "  printf '%s' {} > \"$pkgdir\"/{}",
+                    quote(contents),
+                    quote(path)
+                );
+            }
+            if i == 0 && self.padding_bytes > 0 {
+                let _ = writeln!(out, "  mkdir -p \"$pkgdir/usr/share/padding\"");
+                let _ = writeln!(
+                    out,
+                    "  head -c {} /dev/urandom > \"$pkgdir/usr/share/padding/blob\"",
+                    self.padding_bytes
+                );
+            }
+            let _ = writeln!(out, "}}");
+        }
+        out
+    }
+
+    /// Builds the packages (or returns them from the cache), in `packages` order.
+    pub fn build(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let pkgbuild = self.pkgbuild();
+        let key = {
+            let mut hasher = Sha256::new();
+            hasher.update(pkgbuild.as_bytes());
+            hasher.update(self.ext.pkgext().as_bytes());
+            hex::encode(&hasher.finalize()[..12])
+        };
+        let cache = fixture_root().join(&key);
+        let expected: Vec<PathBuf> = self
+            .packages
+            .iter()
+            .map(|p| {
+                let arch = p.arch.as_deref().unwrap_or(&self.arch);
+                cache.join(format!(
+                    "{}-{}-{arch}{}",
+                    p.name,
+                    self.version(),
+                    self.ext.pkgext()
+                ))
+            })
+            .collect();
+        if expected.iter().all(|p| p.is_file()) {
+            return Ok(expected);
+        }
+
+        let work = tempfile::Builder::new()
+            .prefix("makepkg-")
+            .tempdir_in(fixture_root())?;
+        let out = work.path().join("out");
+        std::fs::create_dir(&out)?;
+        std::fs::write(work.path().join("PKGBUILD"), &pkgbuild)?;
+        make_world_writable(work.path())?;
+        make_world_writable(&out)?;
+        run_makepkg(work.path(), &out, self.ext)?;
+        for path in &expected {
+            let name = path.file_name().expect("file name");
+            ensure!(
+                out.join(name).is_file(),
+                "makepkg did not produce {}",
+                name.to_string_lossy()
+            );
+        }
+        // Publish the whole directory at once so concurrent tests never see half a build.
+        match std::fs::rename(&out, &cache) {
+            Ok(()) => {}
+            Err(_) if expected.iter().all(|p| p.is_file()) => {}
+            Err(err) => return Err(err).context("storing the built fixture"),
+        }
+        Ok(expected)
+    }
+
+    /// Builds and returns the only package of a non-split build.
+    pub fn build_one(&self) -> anyhow::Result<PathBuf> {
+        let mut files = self.build()?;
+        ensure!(files.len() == 1, "build_one on a split package");
+        Ok(files.remove(0))
+    }
+}
+
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+fn write_array(out: &mut String, name: &str, values: &[String]) {
+    if !values.is_empty() {
+        let values: Vec<_> = values.iter().map(|v| quote(v)).collect();
+        let _ = writeln!(out, "{name}=({})", values.join(" "));
+    }
+}
+
+/// Where built fixtures are cached: `$RIETER_FIXTURE_DIR` or `<workspace>/target/rieter-fixtures`.
+pub fn fixture_root() -> PathBuf {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = std::env::var_os("RIETER_FIXTURE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rieter-fixtures")
+            });
+        std::fs::create_dir_all(&root).expect("creating the fixture directory");
+        make_world_writable(&root).expect("opening the fixture directory to the build user");
+        root
+    })
+    .clone()
+}
+
+const BUILD_USER: &str = "rieter-builder";
+
+fn run_makepkg(dir: &Path, out: &Path, ext: Ext) -> anyhow::Result<()> {
+    let mut cmd = if is_root() {
+        ensure_build_user()?;
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", BUILD_USER, "--", "makepkg"]);
+        cmd
+    } else {
+        Command::new("makepkg")
+    };
+    cmd.args(["--nodeps", "--noconfirm", "--noprogressbar", "-f"])
+        .current_dir(dir)
+        .env("PKGEXT", ext.pkgext())
+        .env("PKGDEST", out)
+        .env("SRCDEST", dir)
+        .env("BUILDDIR", dir)
+        .env("LOGDEST", dir)
+        .env("PACKAGER", "Rieter Tests <tests@rieter.invalid>")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("HOME", dir);
+    let output = cmd
+        .output()
+        .context("running makepkg (install the `makepkg` and `pacman-package-manager` packages)")?;
+    if !output.status.success() {
+        bail!(
+            "makepkg failed in {}:\n{}\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+fn ensure_build_user() -> anyhow::Result<()> {
+    static CREATED: OnceLock<Result<(), String>> = OnceLock::new();
+    CREATED
+        .get_or_init(|| {
+            let exists = Command::new("id")
+                .arg(BUILD_USER)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if exists {
+                return Ok(());
+            }
+            let status = Command::new("useradd")
+                .args([
+                    "--system",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                ])
+                .arg(BUILD_USER)
+                .status()
+                .map_err(|e| e.to_string())?;
+            // Another test process may have created it meanwhile.
+            if status.success()
+                || Command::new("id")
+                    .arg(BUILD_USER)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            {
+                Ok(())
+            } else {
+                Err(format!("useradd {BUILD_USER} failed"))
+            }
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn make_world_writable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
+}
