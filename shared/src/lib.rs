@@ -6,4 +6,5 @@
 
 pub mod names;
 pub mod package;
+pub mod repo_db;
 pub mod version;
