@@ -4,7 +4,14 @@
 //! ordering, package parsing, repository database rendering, blob storage, database access and
 //! the job payloads both binaries agree on.
 
+pub mod db;
+pub mod ingest;
+pub mod jobs;
 pub mod names;
 pub mod package;
 pub mod repo_db;
+pub mod settings;
+pub mod shutdown;
+pub mod storage;
+pub mod telemetry;
 pub mod version;

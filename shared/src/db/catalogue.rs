@@ -1,0 +1,96 @@
+//! Distributions, repositories and the architectures they publish.
+//!
+//! The `ensure_*` functions look a row up and insert it only when missing (`on conflict do
+//! nothing`), so concurrent ingests into one repository never queue on a row lock here.
+
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::names::{ArchName, DistroName, RepoName};
+
+/// Returns the repository's id, creating the distribution and repository if needed.
+pub async fn ensure_repo(
+    conn: &mut PgConnection,
+    distro: &DistroName,
+    repo: &RepoName,
+) -> Result<i64, sqlx::Error> {
+    if let Some(id) = find_repo(&mut *conn, distro, repo).await? {
+        return Ok(id);
+    }
+    sqlx::query!(
+        "insert into distros (name) values ($1) on conflict (name) do nothing",
+        distro.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into repos (distro_id, name)
+         select id, $2 from distros where name = $1
+         on conflict (distro_id, name) do nothing",
+        distro.as_str(),
+        repo.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    find_repo(&mut *conn, distro, repo)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn find_repo(
+    executor: impl PgExecutor<'_>,
+    distro: &DistroName,
+    repo: &RepoName,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select r.id from repos r join distros d on d.id = r.distro_id
+         where d.name = $1 and r.name = $2",
+        distro.as_str(),
+        repo.as_str()
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Returns the id of a concrete architecture of a repository, creating it if needed. A new
+/// architecture starts dirty, so its first database gets built.
+pub async fn ensure_repo_arch(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    arch: &ArchName,
+) -> Result<i64, sqlx::Error> {
+    debug_assert!(!arch.is_any(), "`any` is not a database architecture");
+    let find = async |conn: &mut PgConnection| {
+        sqlx::query_scalar!(
+            "select id from repo_arches where repo_id = $1 and arch = $2",
+            repo_id,
+            arch.as_str()
+        )
+        .fetch_optional(conn)
+        .await
+    };
+    if let Some(id) = find(&mut *conn).await? {
+        return Ok(id);
+    }
+    sqlx::query!(
+        "insert into repo_arches (repo_id, arch) values ($1, $2)
+         on conflict (repo_id, arch) do nothing",
+        repo_id,
+        arch.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    find(&mut *conn).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The concrete architectures of a repository, by id.
+pub async fn repo_arch_ids(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from repo_arches where repo_id = $1 order by id",
+        repo_id
+    )
+    .fetch_all(executor)
+    .await
+}

@@ -1,0 +1,58 @@
+//! Queries of the periodic maintenance sweep.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+/// Of the given blob ids, those no upload in progress and no package refers to.
+pub async fn unreferenced_blobs(
+    executor: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select t.id as "id!" from unnest($1::uuid[]) as t(id)
+           where not exists (select 1 from uploads u
+                             where u.id = t.id and u.status in ('queued', 'processing'))
+             and not exists (select 1 from packages p where p.upload_id = t.id)"#,
+        ids
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Deletes finished job rows older than `days` (apalis never deletes them).
+pub async fn prune_finished_jobs(
+    executor: impl PgExecutor<'_>,
+    days: i32,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "delete from apalis.jobs
+         where (status = 'Done' or status = 'Killed' or (status = 'Failed' and attempts >= max_attempts))
+           and done_at < now() - make_interval(days => $1)",
+        days
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Takes a session-level advisory lock if free. Held until `unlock` or the connection closes,
+/// so a crashed holder never keeps it.
+pub async fn try_lock(conn: &mut PgConnection, key: &str) -> Result<bool, sqlx::Error> {
+    let locked = sqlx::query_scalar!(
+        r#"select pg_try_advisory_lock(hashtextextended($1, 0)) as "locked!""#,
+        key
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(locked)
+}
+
+pub async fn unlock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select pg_advisory_unlock(hashtextextended($1, 0)) as "unlocked!""#,
+        key
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}

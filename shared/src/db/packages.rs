@@ -1,0 +1,118 @@
+//! Packages: the current version of each package name in a repository.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::package::PkgInfo;
+
+/// A package already in the repository that a new one of the same name would replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub id: i64,
+    pub upload_id: Uuid,
+    pub arch: String,
+    pub version: String,
+    pub sha256: String,
+    /// Whether the upload that brought it is published (its database is live).
+    pub published: bool,
+}
+
+/// Packages named `name` in the repository that share a database with a package of `arch`:
+/// the same architecture, or `any` on either side.
+pub async fn current_for(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+    name: &str,
+    arch: &str,
+) -> Result<Vec<Current>, sqlx::Error> {
+    sqlx::query_as!(
+        Current,
+        r#"select p.id, p.upload_id, p.arch, p.version, p.sha256,
+                  (u.status = 'published') as "published!"
+           from packages p join uploads u on u.id = p.upload_id
+           where p.repo_id = $1 and p.name = $2
+             and (p.arch = $3 or p.arch = 'any' or $3 = 'any')
+           order by p.id"#,
+        repo_id,
+        name,
+        arch
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// A package about to be recorded.
+pub struct NewPackage<'a> {
+    pub repo_id: i64,
+    pub upload_id: Uuid,
+    pub info: &'a PkgInfo,
+    pub filename: &'a str,
+    pub compressed_size: i64,
+    pub sha256: &'a str,
+    pub md5: &'a str,
+    pub files: &'a [String],
+    pub db_member: &'a [u8],
+    pub files_member: &'a [u8],
+}
+
+pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64, sqlx::Error> {
+    let info = new.info;
+    let id = sqlx::query_scalar!(
+        "insert into packages (
+            repo_id, upload_id, arch, name, base, version, description, url, build_date, packager,
+            installed_size, compressed_size, filename, sha256, md5, licenses, groups, replaces,
+            conflicts, provides, backup, depends, optdepends, makedepends, checkdepends, xdata,
+            db_member, files_member)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+         returning id",
+        new.repo_id,
+        new.upload_id,
+        info.arch.as_str(),
+        info.name.as_str(),
+        info.base,
+        info.version.as_str(),
+        info.description,
+        info.url,
+        info.build_date,
+        info.packager,
+        info.installed_size,
+        new.compressed_size,
+        new.filename,
+        new.sha256,
+        new.md5,
+        &info.licenses,
+        &info.groups,
+        &info.replaces,
+        &info.conflicts,
+        &info.provides,
+        &info.backup,
+        &info.depends,
+        &info.optdepends,
+        &info.makedepends,
+        &info.checkdepends,
+        &info.xdata,
+        new.db_member,
+        new.files_member,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into package_files (package_id, paths) values ($1, $2)",
+        id,
+        new.files
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Deletes packages, returning the uploads whose blobs they were.
+pub async fn delete(executor: impl PgExecutor<'_>, ids: &[i64]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "delete from packages where id = any($1) returning upload_id",
+        ids
+    )
+    .fetch_all(executor)
+    .await
+}

@@ -1,0 +1,276 @@
+//! Uploads: accepted package files and where each stands on its way into a repository.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::names::{DistroName, RepoName};
+
+/// Where an upload stands. `published` and `failed` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "upload_status", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// Stored and waiting for a worker.
+    Queued,
+    /// A worker is parsing it.
+    Processing,
+    /// In the catalogue; waiting for the repository database that lists it.
+    Parsed,
+    /// Listed by a live repository database: pacman can install it.
+    Published,
+    /// Refused; `error` says why. Nothing of it is left in the catalogue.
+    Failed,
+}
+
+impl UploadStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Published | Self::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Parsed => "parsed",
+            Self::Published => "published",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub id: Uuid,
+    pub distro: String,
+    pub repo: String,
+    pub status: UploadStatus,
+    pub error: Option<String>,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: String,
+    pub allow_downgrade: bool,
+    pub overwrite: bool,
+    pub package_id: Option<i64>,
+    pub package_name: Option<String>,
+    pub package_version: Option<String>,
+    pub package_arch: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An upload about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub id: Uuid,
+    pub distro: DistroName,
+    pub repo: RepoName,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: String,
+    pub allow_downgrade: bool,
+    pub overwrite: bool,
+}
+
+pub async fn insert(
+    executor: impl PgExecutor<'_>,
+    upload: &NewUpload,
+    job_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into uploads (id, distro, repo, size, sha256, md5, allow_downgrade, overwrite, job_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        upload.id,
+        upload.distro.as_str(),
+        upload.repo.as_str(),
+        upload.size,
+        upload.sha256,
+        upload.md5,
+        upload.allow_downgrade,
+        upload.overwrite,
+        job_id,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
+    sqlx::query_as!(
+        Upload,
+        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
+                  allow_downgrade, overwrite, package_id, package_name, package_version,
+                  package_arch, created_at, updated_at
+           from uploads where id = $1"#,
+        id
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Locks an upload row for the rest of the transaction.
+pub async fn lock(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
+    sqlx::query_as!(
+        Upload,
+        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
+                  allow_downgrade, overwrite, package_id, package_name, package_version,
+                  package_arch, created_at, updated_at
+           from uploads where id = $1 for update"#,
+        id
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Moves a queued (or re-delivered) upload to `processing`. Returns false when the upload is
+/// already past parsing, i.e. this delivery of the job has nothing left to do.
+pub async fn start_processing(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update uploads set status = 'processing', updated_at = now()
+         where id = $1 and status in ('queued', 'processing')",
+        id
+    )
+    .execute(executor)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Fails an upload that is still waiting or being parsed. Returns false if it had already
+/// moved on (another delivery of its job finished it).
+pub async fn fail(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update uploads set status = 'failed', error = $2, package_id = null, updated_at = now()
+         where id = $1 and status in ('queued', 'processing')",
+        id,
+        reason
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records which package an upload became, and its status (`parsed`, or `published` when the
+/// upload repeated a package that is already live).
+pub async fn set_package(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    package_id: i64,
+    name: &str,
+    version: &str,
+    arch: &str,
+    status: UploadStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update uploads set status = $2, package_id = $3, package_name = $4, package_version = $5,
+                            package_arch = $6, error = null, updated_at = now()
+         where id = $1",
+        id,
+        status as UploadStatus,
+        package_id,
+        name,
+        version,
+        arch
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the job recorded for an upload (when a lost job is queued again).
+pub async fn set_job(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    job_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update uploads set job_id = $2, updated_at = now() where id = $1",
+        id,
+        job_id
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// An unfinished upload whose parse job will not finish it.
+#[derive(Debug, Clone)]
+pub struct StrandedUpload {
+    pub id: Uuid,
+    /// The job gave up (attempts exhausted or killed) rather than vanished.
+    pub job_gave_up: bool,
+    pub last_result: Option<String>,
+}
+
+/// Unfinished uploads whose parse job is gone, finished without finishing them, or gave up,
+/// older than `min_age_secs` so an upload being queued right now is never mistaken for one.
+pub async fn stranded(
+    executor: impl PgExecutor<'_>,
+    min_age_secs: f64,
+    limit: i64,
+) -> Result<Vec<StrandedUpload>, sqlx::Error> {
+    sqlx::query_as!(
+        StrandedUpload,
+        r#"select u.id,
+                  coalesce(j.status = 'Killed'
+                           or (j.status = 'Failed' and j.attempts >= j.max_attempts), false)
+                      as "job_gave_up!",
+                  j.last_result::text as last_result
+           from uploads u
+           left join apalis.jobs j on j.id = u.job_id
+           where u.status in ('queued', 'processing')
+             and u.updated_at < now() - make_interval(secs => $1)
+             and (j.id is null
+                  or j.status in ('Done', 'Killed')
+                  or (j.status = 'Failed' and j.attempts >= j.max_attempts))
+           order by u.created_at
+           limit $2"#,
+        min_age_secs,
+        limit
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Whether any upload for this repository is still waiting to be parsed.
+pub async fn has_unfinished(
+    executor: impl PgExecutor<'_>,
+    distro: &str,
+    repo: &str,
+) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!(
+        r#"select exists (
+             select 1 from uploads
+             where distro = $1 and repo = $2 and status in ('queued', 'processing')
+           ) as "found!""#,
+        distro,
+        repo
+    )
+    .fetch_one(executor)
+    .await?;
+    Ok(found)
+}
+
+/// Ends the uploads of packages that leave the catalogue before any database listed them.
+pub async fn fail_unpublished(
+    executor: impl PgExecutor<'_>,
+    package_ids: &[i64],
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "update uploads set status = 'failed', error = $2, updated_at = now()
+         where package_id = any($1) and status = 'parsed'",
+        package_ids,
+        reason
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,196 @@
+//! Putting a parsed package into the catalogue, in one transaction: the version rules, the
+//! replacement of older versions, and marking the affected databases for regeneration.
+
+mod accept;
+mod decide;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+pub use accept::accept;
+pub use decide::{Decision, Permissions, decide};
+
+use crate::db::uploads::{self, UploadStatus};
+use crate::db::{DbError, catalogue, packages, regen};
+use crate::names::{ArchName, DistroName, RepoName};
+use crate::package::ParsedPackage;
+
+/// Settings of the ingest step.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// The architecture whose database receives `any` packages of a repository that has no
+    /// architecture-specific package yet.
+    pub default_arch: ArchName,
+    /// How long after a change its regeneration job first looks at the repository.
+    pub regen_delay: Duration,
+}
+
+/// The package of an upload, with everything the catalogue stores about it.
+pub struct IngestPackage<'a> {
+    pub upload_id: Uuid,
+    pub distro: &'a DistroName,
+    pub repo: &'a RepoName,
+    pub parsed: &'a ParsedPackage,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub md5: &'a str,
+    pub permissions: Permissions,
+    pub db_member: &'a [u8],
+    pub files_member: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The package is in the catalogue; the listed blobs belonged to packages it replaced.
+    Added {
+        package_id: i64,
+        replaced_blobs: Vec<Uuid>,
+    },
+    /// The identical package was already current.
+    Unchanged { package_id: i64 },
+    /// The version rules refused it; nothing was changed.
+    Refused(String),
+    /// Another delivery of the same job already finished this upload.
+    AlreadyDone,
+}
+
+/// Records `pkg` unless the version rules refuse it. Idempotent per upload: the upload row is
+/// locked and must still be `processing`.
+pub async fn record(
+    pool: &PgPool,
+    pkg: &IngestPackage<'_>,
+    config: &IngestConfig,
+) -> Result<Outcome, DbError> {
+    let info = &pkg.parsed.info;
+    let mut tx = pool.begin().await?;
+    match uploads::lock(&mut *tx, pkg.upload_id).await? {
+        Some(upload) if upload.status == UploadStatus::Processing => {}
+        _ => return Ok(Outcome::AlreadyDone),
+    }
+    let repo_id = catalogue::ensure_repo(&mut tx, pkg.distro, pkg.repo).await?;
+    lock_package_name(&mut tx, repo_id, info.name.as_str()).await?;
+    let current =
+        packages::current_for(&mut *tx, repo_id, info.name.as_str(), info.arch.as_str()).await?;
+
+    let (name, version, arch) = (
+        info.name.as_str(),
+        info.version.as_str(),
+        info.arch.as_str(),
+    );
+    match decide(name, &info.version, pkg.sha256, &current, pkg.permissions) {
+        Decision::Refuse(reason) => {
+            // Rolling back also undoes a distribution or repository created above.
+            tx.rollback().await?;
+            Ok(Outcome::Refused(reason))
+        }
+        Decision::Unchanged {
+            package_id,
+            published,
+        } => {
+            let status = if published {
+                UploadStatus::Published
+            } else {
+                UploadStatus::Parsed
+            };
+            uploads::set_package(
+                &mut *tx,
+                pkg.upload_id,
+                package_id,
+                name,
+                version,
+                arch,
+                status,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Outcome::Unchanged { package_id })
+        }
+        Decision::Insert { replace } => {
+            let reason = format!(
+                "superseded by {name} {version} (upload {}) before a database listed it",
+                pkg.upload_id
+            );
+            uploads::fail_unpublished(&mut *tx, &replace, &reason).await?;
+            let replaced_blobs = packages::delete(&mut *tx, &replace).await?;
+            let filename = pkg.parsed.filename();
+            let package_id = packages::insert(
+                &mut tx,
+                &packages::NewPackage {
+                    repo_id,
+                    upload_id: pkg.upload_id,
+                    info,
+                    filename: &filename,
+                    compressed_size: pkg.size,
+                    sha256: pkg.sha256,
+                    md5: pkg.md5,
+                    files: &pkg.parsed.files,
+                    db_member: pkg.db_member,
+                    files_member: pkg.files_member,
+                },
+            )
+            .await?;
+            uploads::set_package(
+                &mut *tx,
+                pkg.upload_id,
+                package_id,
+                name,
+                version,
+                arch,
+                UploadStatus::Parsed,
+            )
+            .await?;
+            let touched: BTreeSet<&str> = std::iter::once(arch)
+                .chain(current.iter().map(|c| c.arch.as_str()))
+                .collect();
+            let arch_ids =
+                affected_arches(&mut tx, repo_id, &touched, &config.default_arch).await?;
+            // Last, so the repository architecture rows stay locked for as short as possible.
+            regen::mark_dirty(&mut tx, &arch_ids, config.regen_delay).await?;
+            tx.commit().await?;
+            Ok(Outcome::Added {
+                package_id,
+                replaced_blobs,
+            })
+        }
+    }
+}
+
+/// Serialises decisions about one package name in one repository, so racing uploads of
+/// several versions are judged one after the other.
+async fn lock_package_name(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    let key = format!("rieter.package:{repo_id}:{name}");
+    sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The repository architectures whose databases change when packages of these architectures
+/// change: each concrete one, and for `any` every architecture of the repository (the default
+/// one when it has none yet).
+pub async fn affected_arches(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    arches: &BTreeSet<&str>,
+    default_arch: &ArchName,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = BTreeSet::new();
+    for arch in arches.iter().filter(|a| **a != ArchName::ANY) {
+        let arch = ArchName::parse(arch).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        ids.insert(catalogue::ensure_repo_arch(conn, repo_id, &arch).await?);
+    }
+    if arches.contains(ArchName::ANY) {
+        ids.extend(catalogue::repo_arch_ids(&mut *conn, repo_id).await?);
+        if ids.is_empty() {
+            ids.insert(catalogue::ensure_repo_arch(conn, repo_id, default_arch).await?);
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
