@@ -1,0 +1,89 @@
+//! The api's configuration (see `rieter::settings` for where values come from).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rieter::settings::{self, LogFormat, Secret, SettingsError};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiConfig {
+    /// Postgres connection URL (`RIETER_DATABASE_URL`).
+    pub database_url: Secret<String>,
+    /// Where blobs and repository trees are stored (`RIETER_DATA_DIR`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Address to listen on, host:port (`RIETER_BIND`).
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+    /// The administrator's API key (`RIETER_API_KEY`), at least 16 characters.
+    pub api_key: Secret<String>,
+    /// Largest package accepted, in bytes (`RIETER_MAX_UPLOAD_BYTES`, default 2 GiB).
+    #[serde(default = "default_max_upload_bytes")]
+    pub max_upload_bytes: u64,
+    /// Apply pending migrations at start; when false, refuse to start on an old schema.
+    #[serde(default = "default_true")]
+    pub auto_migrate: bool,
+    /// Database connections the api may hold.
+    #[serde(default = "default_db_connections")]
+    pub db_max_connections: u32,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[serde(default = "default_shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8000))
+}
+
+fn default_max_upload_bytes() -> u64 {
+    2 << 30
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_db_connections() -> u32 {
+    16
+}
+
+fn default_shutdown_grace_secs() -> u64 {
+    30
+}
+
+impl ApiConfig {
+    pub fn load() -> Result<Self, SettingsError> {
+        let config: Self = settings::load()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.api_key.expose().trim().len() < 16 {
+            return Err(SettingsError::invalid(
+                "api_key",
+                "must be at least 16 characters long",
+            ));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(SettingsError::invalid(
+                "max_upload_bytes",
+                "must be positive",
+            ));
+        }
+        if self.db_max_connections == 0 {
+            return Err(SettingsError::invalid(
+                "db_max_connections",
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+}

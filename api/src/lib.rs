@@ -1,0 +1,118 @@
+//! The `rieter-api` process: receives uploads, serves the REST API and the repositories.
+//! Domain logic lives in the `rieter` (shared) crate; this crate is HTTP wiring.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+mod routes;
+pub mod state;
+mod telemetry;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+use rieter::storage::Storage;
+
+pub use routes::openapi_service;
+
+use crate::auth::Authenticator;
+use crate::config::ApiConfig;
+use crate::state::AppState;
+
+/// The whole HTTP application for `state`.
+pub fn app(state: AppState) -> impl Endpoint {
+    let service = openapi_service();
+    let spec = service.spec_yaml();
+    Route::new()
+        .at(
+            "/api/v1/openapi.yaml",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/yaml")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/", service)
+        .around(default_body_type)
+        .around(error::problem_responses)
+        .around(telemetry::log_requests)
+        .data(state)
+}
+
+/// Upload bodies are raw bytes; clients such as `curl -T` send no `Content-Type`, which
+/// poem-openapi's binary payload would refuse, so a missing one means octet-stream.
+async fn default_body_type<E: Endpoint>(
+    next: E,
+    mut req: poem::Request,
+) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    use poem::http::{HeaderValue, Method, header::CONTENT_TYPE};
+    if matches!(*req.method(), Method::POST | Method::PUT)
+        && !req.headers().contains_key(CONTENT_TYPE)
+    {
+        req.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Connects, migrates (or checks the schema) and builds the application state.
+pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
+    let pool = rieter::db::connect(config.database_url.expose(), config.db_max_connections)
+        .await
+        .context("connecting to the database (RIETER_DATABASE_URL)")?;
+    if config.auto_migrate {
+        rieter::db::migrate(&pool)
+            .await
+            .context("migrating the database")?;
+    } else {
+        rieter::db::check_schema(&pool).await?;
+    }
+    let storage = Storage::open(&config.data_dir)
+        .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    Ok(AppState {
+        pool,
+        storage,
+        auth: Authenticator::new(&config.api_key),
+        config: Arc::new(config),
+    })
+}
+
+/// Serves until `shutdown` resolves, then gives in-flight requests the configured grace period.
+pub async fn serve(
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let bind = state.config.bind;
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    let acceptor = TcpListener::bind(bind)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {bind} (RIETER_BIND)"))?;
+    serve_on(acceptor, state, shutdown, grace).await
+}
+
+/// Serves on an already bound acceptor (tests bind port 0 and read the address back).
+pub async fn serve_on(
+    acceptor: impl Acceptor + 'static,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let addrs: Vec<String> = acceptor
+        .local_addr()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    tracing::info!(listen = ?addrs, "rieter-api serving");
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state), shutdown, Some(grace))
+        .await
+        .context("serving HTTP")
+}

@@ -1,0 +1,205 @@
+use poem::Body;
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, OpenApi};
+use rieter::db::uploads::{self, NewUpload};
+use rieter::ingest;
+use rieter::names::{DistroName, RepoName};
+use rieter::storage::{ReceiveError, ReceivedBlob};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::auth::{Action, Credentials};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::UploadView;
+
+#[derive(ApiResponse)]
+pub enum UploadAccepted {
+    /// The package is stored and queued for parsing. Follow it at `Location`.
+    #[oai(status = 202)]
+    Accepted(Json<UploadView>, #[oai(header = "Location")] String),
+}
+
+pub struct UploadApi;
+
+#[OpenApi(tag = "Tag::Uploads")]
+impl UploadApi {
+    /// Publish a package file (`.pkg.tar.zst`, `.xz`, `.gz`, `.bz2` or `.tar`) to a repository,
+    /// sent as the raw request body, e.g. `curl -T pkg.pkg.tar.zst -H "Authorization: Bearer
+    /// $KEY" https://host/arch/extra`. The distribution and repository are created on first
+    /// upload. Parsing happens in the background: poll the returned upload until it is
+    /// `published` or `failed`.
+    #[oai(
+        path = "/:distro/:repo",
+        method = "post",
+        operation_id = "upload_package"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_post(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        credentials: Credentials,
+        /// Distribution, e.g. `arch`.
+        distro: Path<String>,
+        /// Repository, e.g. `extra`.
+        repo: Path<String>,
+        /// Accept a version older than the current one.
+        #[oai(default)]
+        allow_downgrade: Query<bool>,
+        /// Replace the current package of the same version with different content.
+        #[oai(default)]
+        overwrite: Query<bool>,
+        body: Binary<Body>,
+    ) -> Result<UploadAccepted, ApiError> {
+        let request = UploadRequest {
+            distro: distro.0,
+            repo: repo.0,
+            allow_downgrade: allow_downgrade.0,
+            overwrite: overwrite.0,
+        };
+        receive(&state, req, &credentials, request, body.0).await
+    }
+
+    /// The same as `POST /{distro}/{repo}`, for clients that upload with PUT (`curl -T`).
+    #[oai(
+        path = "/:distro/:repo",
+        method = "put",
+        operation_id = "upload_package_put"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_put(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        credentials: Credentials,
+        /// Distribution, e.g. `arch`.
+        distro: Path<String>,
+        /// Repository, e.g. `extra`.
+        repo: Path<String>,
+        /// Accept a version older than the current one.
+        #[oai(default)]
+        allow_downgrade: Query<bool>,
+        /// Replace the current package of the same version with different content.
+        #[oai(default)]
+        overwrite: Query<bool>,
+        body: Binary<Body>,
+    ) -> Result<UploadAccepted, ApiError> {
+        let request = UploadRequest {
+            distro: distro.0,
+            repo: repo.0,
+            allow_downgrade: allow_downgrade.0,
+            overwrite: overwrite.0,
+        };
+        receive(&state, req, &credentials, request, body.0).await
+    }
+}
+
+struct UploadRequest {
+    distro: String,
+    repo: String,
+    allow_downgrade: bool,
+    overwrite: bool,
+}
+
+async fn receive(
+    state: &AppState,
+    req: &Request,
+    credentials: &Credentials,
+    request: UploadRequest,
+    body: Body,
+) -> Result<UploadAccepted, ApiError> {
+    let distro =
+        DistroName::parse(&request.distro).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let repo = RepoName::parse(&request.repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.auth.authorize(
+        credentials,
+        Action::Publish {
+            distro: &distro,
+            repo: &repo,
+        },
+    )?;
+
+    let limit = state.config.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large(limit));
+    }
+
+    let blob = state
+        .storage
+        .receive(body.into_bytes_stream(), limit)
+        .await
+        .map_err(receive_error)?;
+    let id = Uuid::now_v7();
+    let upload = NewUpload {
+        id,
+        distro,
+        repo,
+        size: blob.size as i64,
+        sha256: blob.sha256.clone(),
+        md5: blob.md5.clone(),
+        allow_downgrade: request.allow_downgrade,
+        overwrite: request.overwrite,
+    };
+    record(state, &blob, &upload).await?;
+    tracing::info!(
+        upload.id = %id,
+        distro = %upload.distro,
+        repo = %upload.repo,
+        size_bytes = blob.size,
+        "upload accepted"
+    );
+
+    let stored = uploads::find(&state.pool, id)
+        .await
+        .map_err(|e| ApiError::database("reading back an accepted upload", e))?
+        .ok_or_else(|| ApiError::internal("reading back an accepted upload", "row missing"))?;
+    Ok(UploadAccepted::Accepted(
+        Json(stored.into()),
+        format!("/api/v1/uploads/{id}"),
+    ))
+}
+
+/// Stores the blob under its final name, then records the upload and its job. The blob is in
+/// place before the row commits, so a committed upload always has its file; a blob whose
+/// commit never happened is removed here or, after a crash, by the worker's sweep.
+async fn record(state: &AppState, blob: &ReceivedBlob, upload: &NewUpload) -> Result<(), ApiError> {
+    if let Err(err) = state.storage.keep(blob, upload.id).await {
+        let _ = state.storage.remove_blob(upload.id).await;
+        return Err(match err.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                ApiError::insufficient_storage("the server has no space left to store the upload")
+            }
+            _ => ApiError::internal("storing an upload", err),
+        });
+    }
+    if let Err(err) = ingest::accept(&state.pool, upload).await {
+        let _ = state.storage.remove_blob(upload.id).await;
+        return Err(ApiError::database("recording an upload", err));
+    }
+    Ok(())
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::payload_too_large(format!(
+        "the package is larger than the upload limit of {limit} bytes"
+    ))
+}
+
+fn receive_error(err: ReceiveError) -> ApiError {
+    match err {
+        ReceiveError::Empty => ApiError::bad_request(err.to_string()),
+        ReceiveError::TooLarge { limit } => too_large(limit),
+        ReceiveError::StorageFull => ApiError::insufficient_storage(err.to_string()),
+        ReceiveError::Body(_) => ApiError::bad_request(err.to_string()),
+        ReceiveError::Io(e) => ApiError::internal("receiving an upload", e),
+    }
+}

@@ -1,0 +1,42 @@
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use rieter::db::uploads;
+use uuid::Uuid;
+
+use super::Tag;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::UploadView;
+
+#[derive(ApiResponse)]
+pub enum UploadStatusResponse {
+    /// The upload.
+    #[oai(status = 200)]
+    Ok(Json<UploadView>),
+}
+
+pub struct UploadStatusApi;
+
+#[OpenApi(tag = "Tag::Uploads")]
+impl UploadStatusApi {
+    /// An upload's status: `queued`, `processing`, `parsed`, `published` or `failed` (with the
+    /// reason in `error`).
+    #[oai(
+        path = "/api/v1/uploads/:id",
+        method = "get",
+        operation_id = "get_upload"
+    )]
+    async fn get_upload(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<UploadStatusResponse, ApiError> {
+        let upload = uploads::find(&state.pool, id.0)
+            .await
+            .map_err(|e| ApiError::database("loading an upload", e))?
+            .ok_or_else(|| ApiError::not_found(format!("no upload with id {}", id.0)))?;
+        Ok(UploadStatusResponse::Ok(Json(upload.into())))
+    }
+}

@@ -1,0 +1,94 @@
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use rieter::db::uploads::{Upload, UploadStatus};
+use uuid::Uuid;
+
+/// Where an upload stands. `published` and `failed` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "UploadStatus", rename_all = "lowercase")]
+pub enum UploadStatusView {
+    /// Stored; waiting for a worker to parse it.
+    Queued,
+    /// A worker is parsing it.
+    Processing,
+    /// In the catalogue; waiting for the repository database that will list it.
+    Parsed,
+    /// Listed by a live repository database: pacman can install it.
+    Published,
+    /// Refused; `error` says why.
+    Failed,
+}
+
+impl From<UploadStatus> for UploadStatusView {
+    fn from(status: UploadStatus) -> Self {
+        match status {
+            UploadStatus::Queued => Self::Queued,
+            UploadStatus::Processing => Self::Processing,
+            UploadStatus::Parsed => Self::Parsed,
+            UploadStatus::Published => Self::Published,
+            UploadStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// The package an upload turned out to be.
+#[derive(Debug, Clone, Object)]
+pub struct UploadedPackage {
+    /// The package's id while it is the current version (null once replaced or removed).
+    pub id: Option<i64>,
+    pub name: String,
+    /// Full version, `[epoch:]pkgver-pkgrel`.
+    pub version: String,
+    pub arch: String,
+    pub distro: String,
+    pub repo: String,
+}
+
+/// An upload and its progress.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Upload")]
+pub struct UploadView {
+    pub id: Uuid,
+    pub status: UploadStatusView,
+    /// Why the upload failed; null unless `status` is `failed`.
+    pub error: Option<String>,
+    pub distro: String,
+    pub repo: String,
+    /// Size of the uploaded file in bytes.
+    pub size: i64,
+    pub sha256: String,
+    /// The parsed package; null until parsing succeeded.
+    pub package: Option<UploadedPackage>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Upload> for UploadView {
+    fn from(u: Upload) -> Self {
+        let package = match (u.package_name, u.package_version, u.package_arch) {
+            (Some(name), Some(version), Some(arch)) if u.status != UploadStatus::Failed => {
+                Some(UploadedPackage {
+                    id: u.package_id,
+                    name,
+                    version,
+                    arch,
+                    distro: u.distro.clone(),
+                    repo: u.repo.clone(),
+                })
+            }
+            _ => None,
+        };
+        Self {
+            id: u.id,
+            status: u.status.into(),
+            error: u.error,
+            distro: u.distro,
+            repo: u.repo,
+            size: u.size,
+            sha256: u.sha256,
+            package,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The worker's configuration (see `rieter::settings` for where values come from).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rieter::names::ArchName;
+use rieter::package::Limits;
+use rieter::settings::{self, LogFormat, Secret, SettingsError};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerConfig {
+    /// Postgres connection URL (`RIETER_DATABASE_URL`).
+    pub database_url: Secret<String>,
+    /// Where blobs and repository trees are stored (`RIETER_DATA_DIR`); shared with the api.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Uploads parsed at once by this process (default: the number of CPUs).
+    #[serde(default = "default_parse_concurrency")]
+    pub parse_concurrency: usize,
+    /// Repository architectures regenerated at once by this process.
+    #[serde(default = "default_regen_concurrency")]
+    pub regen_concurrency: usize,
+    /// Seconds without a new package (and with no upload of the repository waiting to be
+    /// parsed) before its databases are rebuilt.
+    #[serde(default = "default_quiet_period_secs")]
+    pub quiet_period_secs: f64,
+    /// Longest a steady stream of changes may postpone a rebuild, in seconds.
+    #[serde(default = "default_max_regen_delay_secs")]
+    pub max_regen_delay_secs: f64,
+    /// How long a package file stays downloadable after the database stopped listing it, in
+    /// seconds (clients holding the previous database still fetch it).
+    #[serde(default = "default_grace_period_secs")]
+    pub grace_period_secs: u64,
+    /// The architecture that receives `any` packages of a repository with no other
+    /// architecture yet.
+    #[serde(default = "default_arch")]
+    pub default_arch: ArchName,
+    #[serde(default = "default_max_pkginfo_bytes")]
+    pub max_pkginfo_bytes: u64,
+    #[serde(default = "default_max_entries")]
+    pub max_entries: u64,
+    #[serde(default = "default_max_file_list_bytes")]
+    pub max_file_list_bytes: u64,
+    #[serde(default = "default_max_unpacked_bytes")]
+    pub max_unpacked_bytes: u64,
+    /// Apply pending migrations at start; when false, refuse to start on an old schema.
+    #[serde(default = "default_true")]
+    pub auto_migrate: bool,
+    /// Seconds between worker heartbeats; jobs of a worker silent for three heartbeats are
+    /// handed to another worker.
+    #[serde(default = "default_heartbeat_secs")]
+    pub heartbeat_secs: u64,
+    /// Seconds between maintenance sweeps (stranded uploads, orphaned files).
+    #[serde(default = "default_sweep_interval_secs")]
+    pub sweep_interval_secs: u64,
+    /// Seconds running jobs get to finish after SIGTERM.
+    #[serde(default = "default_shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+    /// Unique name of this process among the workers (default: host name and pid).
+    pub worker_name: Option<String>,
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_parse_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+fn default_regen_concurrency() -> usize {
+    2
+}
+fn default_quiet_period_secs() -> f64 {
+    3.0
+}
+fn default_max_regen_delay_secs() -> f64 {
+    60.0
+}
+fn default_grace_period_secs() -> u64 {
+    900
+}
+fn default_arch() -> ArchName {
+    ArchName::parse("x86_64").expect("valid default architecture")
+}
+fn default_max_pkginfo_bytes() -> u64 {
+    Limits::default().max_pkginfo_bytes
+}
+fn default_max_entries() -> u64 {
+    Limits::default().max_entries
+}
+fn default_max_file_list_bytes() -> u64 {
+    Limits::default().max_file_list_bytes
+}
+fn default_max_unpacked_bytes() -> u64 {
+    Limits::default().max_unpacked_bytes
+}
+fn default_true() -> bool {
+    true
+}
+fn default_heartbeat_secs() -> u64 {
+    5
+}
+fn default_sweep_interval_secs() -> u64 {
+    30
+}
+fn default_shutdown_grace_secs() -> u64 {
+    60
+}
+
+impl WorkerConfig {
+    pub fn load() -> Result<Self, SettingsError> {
+        let config: Self = settings::load()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let positive = |key: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(SettingsError::invalid(key, "must be positive"))
+            }
+        };
+        positive("parse_concurrency", self.parse_concurrency > 0)?;
+        positive("regen_concurrency", self.regen_concurrency > 0)?;
+        positive("heartbeat_secs", self.heartbeat_secs > 0)?;
+        positive("sweep_interval_secs", self.sweep_interval_secs > 0)?;
+        if !(self.quiet_period_secs >= 0.0 && self.quiet_period_secs.is_finite()) {
+            return Err(SettingsError::invalid(
+                "quiet_period_secs",
+                "must be zero or more",
+            ));
+        }
+        if !(self.max_regen_delay_secs >= self.quiet_period_secs
+            && self.max_regen_delay_secs.is_finite())
+        {
+            return Err(SettingsError::invalid(
+                "max_regen_delay_secs",
+                "must be at least quiet_period_secs",
+            ));
+        }
+        if self.default_arch.is_any() {
+            return Err(SettingsError::invalid(
+                "default_arch",
+                "must be a concrete architecture, not `any`",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_pkginfo_bytes: self.max_pkginfo_bytes,
+            max_entries: self.max_entries,
+            max_file_list_bytes: self.max_file_list_bytes,
+            max_unpacked_bytes: self.max_unpacked_bytes,
+        }
+    }
+
+    pub fn quiet_period(&self) -> Duration {
+        Duration::from_secs_f64(self.quiet_period_secs)
+    }
+
+    pub fn max_regen_delay(&self) -> Duration {
+        Duration::from_secs_f64(self.max_regen_delay_secs)
+    }
+
+    /// A name unique across worker processes: apalis registers workers by name and a second
+    /// process with the same one would be refused.
+    pub fn worker_name(&self) -> String {
+        self.worker_name.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "host".to_owned());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors at the job boundary, and retrying the transient ones.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rieter::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("background task: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(DbError::Sql(err))
+    }
+}
+
+impl JobError {
+    /// Faults that go away by themselves: the database being unreachable.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(db) if db.is_unavailable())
+    }
+}
+
+/// How long a job keeps retrying a transient fault before handing the failure to apalis.
+const TRANSIENT_RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// Runs `op` until it succeeds or fails for a reason that is not transient, backing off
+/// between attempts. Only idempotent operations may be retried this way.
+pub async fn retry_transient<T, F, Fut>(what: &str, mut op: F) -> Result<T, JobError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, JobError>>,
+{
+    let deadline = Instant::now() + TRANSIENT_RETRY_FOR;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match op().await {
+            Err(err) if err.is_transient() && Instant::now() < deadline => {
+                tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "{what}: transient failure");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            result => return result,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The `rieter-worker` process: runs the jobs (parsing uploads, regenerating repository
+//! databases) and periodic maintenance. Any number of these may run against one database.
+
+pub mod config;
+mod error;
+mod jobs;
+pub mod state;
+mod sweep;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::Monitor;
+use rieter::ingest::IngestConfig;
+use rieter::storage::Storage;
+
+use crate::config::WorkerConfig;
+use crate::state::{SharedState, WorkerState};
+
+/// Connects, migrates (or checks the schema) and builds the worker state.
+pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
+    let connections = (config.parse_concurrency + config.regen_concurrency + 4) as u32;
+    let pool = rieter::db::connect(config.database_url.expose(), connections)
+        .await
+        .context("connecting to the database (RIETER_DATABASE_URL)")?;
+    if config.auto_migrate {
+        rieter::db::migrate(&pool)
+            .await
+            .context("migrating the database")?;
+    } else {
+        rieter::db::check_schema(&pool).await?;
+    }
+    let storage = Storage::open(&config.data_dir)
+        .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    let ingest = IngestConfig {
+        default_arch: config.default_arch.clone(),
+        regen_delay: config.quiet_period(),
+    };
+    Ok(Arc::new(WorkerState {
+        pool,
+        storage,
+        config,
+        ingest,
+    }))
+}
+
+/// Runs the jobs and the maintenance sweep until `shutdown` resolves; running jobs then get
+/// the configured grace period to finish, and whatever is left is picked up by another worker.
+pub async fn run(
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!(
+        worker = %state.config.worker_name(),
+        parse_concurrency = state.config.parse_concurrency,
+        regen_concurrency = state.config.regen_concurrency,
+        "rieter-worker running"
+    );
+    let sweeper = tokio::spawn(sweep::run(state.clone()));
+    let monitor = jobs::register(Monitor::new(), state.clone())
+        .shutdown_timeout(Duration::from_secs(state.config.shutdown_grace_secs))
+        .should_restart(|worker, error| {
+            tracing::warn!(worker = %worker.name(), %error, "worker stopped; restarting it");
+            true
+        });
+    let result = monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await;
+    sweeper.abort();
+    result.context("running the job workers")
+}
