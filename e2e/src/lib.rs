@@ -1,1 +1,405 @@
+//! End-to-end harness: runs the real `rieter-api` and `rieter-worker` binaries as separate
+//! processes against a fresh Postgres database and data directory, and talks to them over HTTP
+//! the way users do.
 
+pub mod pacman;
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+pub use rieter_testkit::{Build, Ext, Pkg, TestDatabase};
+use serde_json::Value;
+
+pub const API_KEY: &str = "e2e-admin-key-0123456789abcdef";
+
+/// Knobs of a test deployment.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub workers: usize,
+    pub quiet_period_secs: f64,
+    pub max_regen_delay_secs: f64,
+    pub grace_period_secs: u64,
+    pub max_upload_bytes: u64,
+    /// Extra environment for every process, e.g. limits.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            quiet_period_secs: 0.5,
+            max_regen_delay_secs: 30.0,
+            grace_period_secs: 600,
+            max_upload_bytes: 256 << 20,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running deployment: one api and some workers.
+pub struct Rieter {
+    pub db: TestDatabase,
+    pub data_dir: tempfile::TempDir,
+    pub base_url: String,
+    pub client: reqwest::Client,
+    options: Options,
+    port: u16,
+    api: Option<Child>,
+    workers: Vec<Option<Child>>,
+    logs: tempfile::TempDir,
+    starts: usize,
+}
+
+/// Builds the two binaries once per test process (a no-op when they are up to date) and
+/// returns the directory holding them.
+pub fn binaries() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "rieter-api",
+                "-p",
+                "rieter-worker",
+                "--bins",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build for the binaries");
+        assert!(
+            status.success(),
+            "building rieter-api and rieter-worker failed"
+        );
+        // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+        let exe = std::env::current_exe().expect("test executable path");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target directory")
+            .to_owned()
+    })
+}
+
+/// Runs a binary with exactly `env` (plus PATH) until it exits, for start-up failure tests.
+pub fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(binaries().join(binary));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied());
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the binary");
+    let pid = child.id();
+    // A process that does not exit by itself within the bound is a failure of the test.
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    });
+    let output = child.wait_with_output().expect("waiting for the binary");
+    drop(guard);
+    output
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("finding a free port")
+}
+
+impl Rieter {
+    pub async fn start(options: Options) -> anyhow::Result<Self> {
+        binaries();
+        let db = TestDatabase::create().await?;
+        let data_dir = tempfile::Builder::new()
+            .prefix("rieter-e2e-data-")
+            .tempdir()?;
+        let logs = tempfile::Builder::new()
+            .prefix("rieter-e2e-logs-")
+            .tempdir()?;
+        let port = free_port();
+        let mut rieter = Self {
+            db,
+            data_dir,
+            base_url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?,
+            options,
+            port,
+            api: None,
+            workers: Vec::new(),
+            logs,
+            starts: 0,
+        };
+        rieter.start_api()?;
+        rieter.wait_healthy().await?;
+        for _ in 0..rieter.options.workers {
+            rieter.workers.push(None);
+        }
+        for i in 0..rieter.options.workers {
+            rieter.start_worker(i)?;
+        }
+        Ok(rieter)
+    }
+
+    fn command(&mut self, binary: &str, role: &str) -> anyhow::Result<Command> {
+        self.starts += 1;
+        let log = File::create(
+            self.logs
+                .path()
+                .join(format!("{:03}-{role}.log", self.starts)),
+        )?;
+        let mut cmd = Command::new(binaries().join(binary));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,rieter=debug,rieter_worker=debug")
+            .env("RIETER_DATABASE_URL", self.db.url())
+            .env("RIETER_DATA_DIR", self.data_dir.path())
+            .env("RIETER_BIND", format!("127.0.0.1:{}", self.port))
+            .env("RIETER_API_KEY", API_KEY)
+            .env(
+                "RIETER_MAX_UPLOAD_BYTES",
+                self.options.max_upload_bytes.to_string(),
+            )
+            .env(
+                "RIETER_QUIET_PERIOD_SECS",
+                self.options.quiet_period_secs.to_string(),
+            )
+            .env(
+                "RIETER_MAX_REGEN_DELAY_SECS",
+                self.options.max_regen_delay_secs.to_string(),
+            )
+            .env(
+                "RIETER_GRACE_PERIOD_SECS",
+                self.options.grace_period_secs.to_string(),
+            )
+            .env("RIETER_HEARTBEAT_SECS", "2")
+            .env("RIETER_SWEEP_INTERVAL_SECS", "2")
+            .env("RIETER_PARSE_CONCURRENCY", "2")
+            .env("RIETER_WORKER_NAME", format!("e2e-{role}-{}", self.starts))
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log));
+        Ok(cmd)
+    }
+
+    pub fn start_api(&mut self) -> anyhow::Result<()> {
+        let child = self
+            .command("rieter-api", "api")?
+            .spawn()
+            .context("starting rieter-api")?;
+        self.api = Some(child);
+        Ok(())
+    }
+
+    pub fn start_worker(&mut self, index: usize) -> anyhow::Result<()> {
+        let child = self
+            .command("rieter-worker", &format!("worker{index}"))?
+            .spawn()
+            .context("starting rieter-worker")?;
+        self.workers[index] = Some(child);
+        Ok(())
+    }
+
+    /// Kills a worker with SIGKILL: no chance to finish or clean up.
+    pub fn kill_worker(&mut self, index: usize) {
+        if let Some(mut child) = self.workers[index].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn kill_api(&mut self) {
+        if let Some(mut child) = self.api.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the api and every started worker are still running.
+    pub fn all_alive(&mut self) -> bool {
+        self.api
+            .iter_mut()
+            .chain(self.workers.iter_mut().flatten())
+            .all(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    pub async fn wait_healthy(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = self
+                .client
+                .get(self.url("/api/v1/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("rieter-api did not become healthy:\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Uploads raw bytes with the admin key; returns the response as is.
+    pub async fn upload_bytes(
+        &self,
+        target: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .client
+            .post(self.url(target))
+            .bearer_auth(API_KEY)
+            .body(body)
+            .send()
+            .await?)
+    }
+
+    /// Uploads a package file to `/{distro}/{repo}` and returns the upload id (asserting 202).
+    pub async fn upload(&self, distro_repo: &str, file: &Path) -> anyhow::Result<String> {
+        let resp = self
+            .upload_bytes(&format!("/{distro_repo}"), std::fs::read(file)?)
+            .await?;
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: Value = resp.json().await?;
+        ensure!(status == 202, "upload answered {status}: {body}");
+        let id = body["id"].as_str().context("upload id")?.to_owned();
+        ensure!(
+            location.as_deref() == Some(&format!("/api/v1/uploads/{id}")[..]),
+            "Location header {location:?}"
+        );
+        Ok(id)
+    }
+
+    pub async fn upload_status(&self, id: &str) -> anyhow::Result<Value> {
+        let resp = self
+            .client
+            .get(self.url(&format!("/api/v1/uploads/{id}")))
+            .send()
+            .await?;
+        ensure!(resp.status() == 200, "status of {id}: {}", resp.status());
+        Ok(resp.json().await?)
+    }
+
+    /// Polls an upload until its status is one of `statuses`.
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        statuses: &[&str],
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let upload = self.upload_status(id).await?;
+            let status = upload["status"].as_str().unwrap_or_default();
+            if statuses.contains(&status) {
+                return Ok(upload);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "upload {id} still {status} after {timeout:?}: {upload}\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for a final status (`published` or `failed`).
+    pub async fn wait_final(&self, id: &str) -> anyhow::Result<Value> {
+        self.wait_for(id, &["published", "failed"], Duration::from_secs(120))
+            .await
+    }
+
+    /// Everything the processes logged so far, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        let mut entries: Vec<_> = std::fs::read_dir(self.logs.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.sort();
+        for path in entries {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(80).collect();
+            out.push_str(&format!("==== {} (last 80 lines)\n", path.display()));
+            for line in tail.into_iter().rev() {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Log lines of all processes containing `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(self.logs.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains(needle))
+                    .map(str::to_owned),
+            );
+        }
+        lines
+    }
+
+    /// Stops every process with SIGTERM and waits (bounded) for them to exit.
+    pub fn stop(&mut self) {
+        let mut children: Vec<Child> = self.workers.iter_mut().filter_map(Option::take).collect();
+        children.extend(self.api.take());
+        for child in &children {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for mut child in children {
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Rieter {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+    }
+}

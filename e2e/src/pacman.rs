@@ -1,0 +1,81 @@
+//! A real `pacman` with its own root, database path, cache and configuration in a temporary
+//! directory, pointed at a running Rieter.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, ensure};
+
+pub struct Pacman {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Pacman {
+    /// `repos` are (repository name, `Server` URL) pairs, in pacman.conf order.
+    pub fn new(repos: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("rieter-pacman-")
+            .tempdir()?;
+        let root = dir.path();
+        for sub in ["root", "db", "cache", "gnupg", "hooks"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        let mut conf = format!(
+            "[options]\nRootDir = {0}/root\nDBPath = {0}/db\nCacheDir = {0}/cache\n\
+             LogFile = {0}/pacman.log\nGPGDir = {0}/gnupg\nHookDir = {0}/hooks\n\
+             Architecture = x86_64\nSigLevel = Never\nLocalFileSigLevel = Never\n\
+             DisableDownloadTimeout\n",
+            root.display()
+        );
+        for (name, server) in repos {
+            conf.push_str(&format!("\n[{name}]\nServer = {server}\n"));
+        }
+        let config = root.join("pacman.conf");
+        std::fs::write(&config, conf)?;
+        Ok(Self { dir, config })
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs pacman with this configuration; as non-root it runs under fakeroot, since pacman
+    /// refuses to modify its database otherwise.
+    pub fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let mut cmd = if is_root {
+            Command::new("pacman")
+        } else {
+            let mut cmd = Command::new("fakeroot");
+            cmd.arg("pacman");
+            cmd
+        };
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--noconfirm")
+            .arg("--color")
+            .arg("never")
+            .args(args);
+        cmd.output().context("running pacman")
+    }
+
+    /// Runs pacman and insists it succeeds; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args)?;
+        ensure!(
+            out.status.success(),
+            "pacman {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}

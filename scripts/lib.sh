@@ -1,0 +1,43 @@
+# Helpers shared by the scripts in this directory. Source it; it defines functions only.
+
+# Starts the local PostgreSQL cluster when it is installed and not running.
+ensure_postgres() {
+  local host=${PGHOST_CHECK:-127.0.0.1}
+  if pg_isready -q -h "$host" -p 5432 2>/dev/null; then
+    return 0
+  fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    echo "starting the local PostgreSQL $version cluster" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 1 30); do
+      pg_isready -q -h "$host" -p 5432 && return 0
+      sleep 1
+    done
+  fi
+  echo "PostgreSQL is not reachable on $host:5432; start it or set the database URL" >&2
+  return 1
+}
+
+# Installs the Debian packages the tests drive (makepkg, pacman, repo-add, vercmp, bsdtar, ...)
+# when something is missing and we may install (root with apt-get).
+ensure_test_tools() {
+  local missing=()
+  for tool in makepkg pacman repo-add vercmp bsdtar fakeroot zstd xz bzip2 pg_isready docker-compose; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing test tools (missing: ${missing[*]})" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      makepkg pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 \
+      postgresql-client docker-compose >/dev/null
+  else
+    echo "missing tools: ${missing[*]}; install the Debian packages makepkg" \
+      "pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 postgresql-client" \
+      "docker-compose" >&2
+    return 1
+  fi
+}
