@@ -56,6 +56,11 @@ pub enum Action<'a> {
         distro: &'a DistroName,
         repo: &'a RepoName,
     },
+    /// Removing from a repository, or (without one) a whole distribution.
+    Remove {
+        distro: &'a DistroName,
+        repo: Option<&'a RepoName>,
+    },
 }
 
 /// The authenticated caller.

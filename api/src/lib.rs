@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+mod http_file;
 mod routes;
 pub mod state;
 mod telemetry;

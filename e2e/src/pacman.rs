@@ -67,7 +67,8 @@ impl Pacman {
         cmd.output().context("running pacman")
     }
 
-    /// Runs pacman and insists it succeeds; returns its standard output.
+    /// Runs pacman and insists it succeeds; returns its standard output followed by its
+    /// standard error (where `--debug` writes).
     pub fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = self.run(args)?;
         ensure!(
@@ -76,6 +77,7 @@ impl Pacman {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr))
     }
 }

@@ -90,7 +90,7 @@ async fn uploads_of_every_kind_are_catalogued_with_their_exact_metadata() {
         let upload = rieter
             .wait_for(
                 id,
-                &["parsed", "published", "failed"],
+                &["published", "failed"],
                 std::time::Duration::from_secs(120),
             )
             .await
@@ -198,11 +198,7 @@ async fn broken_packages_fail_with_reasons_and_change_nothing() {
     let good = Build::new("e2e-good", "1.0").build_one().unwrap();
     let id = rieter.upload("e2e/main", &good).await.unwrap();
     rieter
-        .wait_for(
-            &id,
-            &["parsed", "published"],
-            std::time::Duration::from_secs(60),
-        )
+        .wait_for(&id, &["published"], std::time::Duration::from_secs(60))
         .await
         .unwrap();
     let before = catalogue_counts(&pool).await;
@@ -285,7 +281,7 @@ async fn version_rules_decide_what_becomes_current() {
             rieter
                 .wait_for(
                     &id,
-                    &["parsed", "published", "failed"],
+                    &["published", "failed"],
                     std::time::Duration::from_secs(60),
                 )
                 .await

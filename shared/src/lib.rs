@@ -9,6 +9,8 @@ pub mod ingest;
 pub mod jobs;
 pub mod names;
 pub mod package;
+pub mod publish;
+pub mod removal;
 pub mod repo_db;
 pub mod settings;
 pub mod shutdown;

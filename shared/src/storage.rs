@@ -158,6 +158,32 @@ impl Storage {
         }
     }
 
+    /// Takes a published tree (a distribution, repository or architecture directory) out of
+    /// service at once by moving it to the trash, which the sweep empties. A tree already gone
+    /// is not an error.
+    pub async fn discard_tree(&self, dir: &Path) -> io::Result<()> {
+        let dest = self.trash_dir().join(Uuid::new_v4().to_string());
+        match tokio::fs::rename(dir, &dest).await {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
+    }
+
+    /// Empties the trash.
+    pub fn empty_trash(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.trash_dir())? {
+            let path = entry?.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// Deletes temporary files older than `age`, left behind by a process that died while
     /// receiving or writing them.
     pub fn clean_tmp(&self, age: Duration) -> io::Result<usize> {

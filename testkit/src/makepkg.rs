@@ -277,7 +277,7 @@ impl Build {
         std::fs::write(work.path().join("PKGBUILD"), &pkgbuild)?;
         make_world_writable(work.path())?;
         make_world_writable(&out)?;
-        run_makepkg(work.path(), &out, self.ext)?;
+        run_makepkg(work.path(), &out, self.ext, &self.arch)?;
         for path in &expected {
             let name = path.file_name().expect("file name");
             ensure!(
@@ -293,6 +293,17 @@ impl Build {
             Err(err) => return Err(err).context("storing the built fixture"),
         }
         Ok(expected)
+    }
+
+    /// One makepkg run producing `count` small packages `{prefix}-0000`, `{prefix}-0001`, ...
+    /// (a split package), for tests that need many distinct packages.
+    pub fn many(prefix: &str, count: usize, pkgver: &str) -> Self {
+        let mut build = Self::new(&format!("{prefix}-0000"), pkgver);
+        build.pkgbase = prefix.to_owned();
+        build.packages = (0..count)
+            .map(|i| Pkg::new(&format!("{prefix}-{i:04}")))
+            .collect();
+        build
     }
 
     /// Builds and returns the only package of a non-split build.
@@ -332,7 +343,24 @@ pub fn fixture_root() -> PathBuf {
 
 const BUILD_USER: &str = "rieter-builder";
 
-fn run_makepkg(dir: &Path, out: &Path, ext: Ext) -> anyhow::Result<()> {
+fn run_makepkg(dir: &Path, out: &Path, ext: Ext, arch: &str) -> anyhow::Result<()> {
+    // makepkg takes the architecture it builds for from makepkg.conf's CARCH; build for other
+    // architectures with a copy that says so.
+    let system = std::fs::read_to_string("/etc/makepkg.conf").unwrap_or_default();
+    let carch = if arch == "any" { "x86_64" } else { arch };
+    let conf: String = system
+        .lines()
+        .map(|l| {
+            if l.starts_with("CARCH=") {
+                format!("CARCH=\"{carch}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let conf_path = dir.join("makepkg.conf");
+    std::fs::write(&conf_path, conf)?;
     let mut cmd = if is_root() {
         ensure_build_user()?;
         let mut cmd = Command::new("runuser");
@@ -343,6 +371,7 @@ fn run_makepkg(dir: &Path, out: &Path, ext: Ext) -> anyhow::Result<()> {
     };
     cmd.args(["--nodeps", "--noconfirm", "--noprogressbar", "-f"])
         .current_dir(dir)
+        .env("MAKEPKG_CONF", &conf_path)
         .env("PKGEXT", ext.pkgext())
         .env("PKGDEST", out)
         .env("SRCDEST", dir)

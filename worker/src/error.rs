@@ -13,6 +13,8 @@ pub enum JobError {
     Io(#[from] std::io::Error),
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("invalid stored data: {0}")]
+    Invalid(String),
 }
 
 impl From<sqlx::Error> for JobError {

@@ -1,14 +1,19 @@
-//! Periodic maintenance, run by one worker at a time: re-queue uploads whose parse job was lost,
-//! fail those whose job gave up, delete files nothing refers to, prune old job rows.
+//! Periodic maintenance, run by one worker at a time: re-queue uploads and regenerations whose
+//! job was lost, fail uploads whose job gave up, delete package files past their grace period,
+//! delete files and trees nothing refers to, prune old job rows.
 
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rieter::db::maintenance;
-use rieter::db::uploads;
+use rieter::db::{maintenance, regen, uploads};
 use rieter::jobs::{self, ParseUpload};
+use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::publish;
 use uuid::Uuid;
 
 use crate::error::JobError;
+use crate::jobs::regenerate;
 use crate::state::{SharedState, WorkerState};
 
 const SWEEP_LOCK: &str = "rieter.sweep";
@@ -41,6 +46,9 @@ pub async fn sweep_once(state: &WorkerState) -> Result<(), JobError> {
 
 async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     requeue_stranded_uploads(state).await?;
+    requeue_stranded_regenerations(state).await?;
+    delete_retired_files(state).await?;
+    discard_orphaned_trees(state).await?;
     remove_orphaned_blobs(state).await?;
     let storage = state.storage.clone();
     let removed = tokio::task::spawn_blocking(move || storage.clean_tmp(ORPHAN_MIN_AGE)).await??;
@@ -107,6 +115,152 @@ async fn remove_orphaned_blobs(state: &WorkerState) -> Result<(), JobError> {
             tracing::info!(blob = %id, "removing orphaned blob");
             state.storage.remove_blob(id).await?;
         }
+    }
+    Ok(())
+}
+
+/// Queues a regeneration for architectures with unpublished changes and no pending job (their
+/// job died with a worker), skipping those being built right now.
+async fn requeue_stranded_regenerations(state: &WorkerState) -> Result<(), JobError> {
+    for id in regen::stranded(&state.pool).await? {
+        let key = regenerate::regen_lock_key(id);
+        let mut conn = state.pool.acquire().await?;
+        if maintenance::try_lock(&mut conn, &key).await? {
+            let requeued = regen::requeue(&state.pool, id).await;
+            maintenance::unlock(&mut conn, &key).await?;
+            requeued?;
+            tracing::warn!(repo_arch.id = id, "re-queued a lost regeneration");
+        }
+    }
+    Ok(())
+}
+
+/// Deletes package files whose grace period after leaving the database is over.
+async fn delete_retired_files(state: &WorkerState) -> Result<(), JobError> {
+    for file in regen::due_retired_files(&state.pool, 1000).await? {
+        if !file.named {
+            let (Ok(distro), Ok(repo), Ok(arch)) = (
+                DistroName::parse(&file.distro),
+                RepoName::parse(&file.repo),
+                ArchName::parse(&file.arch),
+            ) else {
+                continue;
+            };
+            let Some(name) =
+                Some(&file.filename).filter(|n| !n.contains('/') && !n.starts_with('.'))
+            else {
+                continue;
+            };
+            let path = state.storage.arch_dir(&distro, &repo, &arch).join(name);
+            match tokio::fs::remove_file(&path).await {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+                _ => tracing::info!(file = %path.display(), "deleted a retired package file"),
+            }
+        }
+        regen::forget_retired_file(&state.pool, file.repo_arch_id, &file.filename).await?;
+    }
+    Ok(())
+}
+
+/// Moves published trees that no repository architecture owns any more (left by a crash
+/// between a removal's commit and its rename) to the trash, and empties the trash.
+async fn discard_orphaned_trees(state: &WorkerState) -> Result<(), JobError> {
+    // Directories are listed before rows are read: a directory seen here was created after its
+    // row committed, so its row is visible below unless it was removed.
+    let root = state.storage.repos_dir();
+    let dirs = tokio::task::spawn_blocking(move || list_trees(&root)).await??;
+    let paths = regen::all_paths(&state.pool).await?;
+    let ids: HashMap<(&str, &str, &str), i64> = paths
+        .iter()
+        .map(|p| {
+            (
+                (p.distro.as_str(), p.repo.as_str(), p.arch.as_str()),
+                p.repo_arch_id,
+            )
+        })
+        .collect();
+    let distros: HashSet<&str> = paths.iter().map(|p| p.distro.as_str()).collect();
+    let repos: HashSet<(&str, &str)> = paths
+        .iter()
+        .map(|p| (p.distro.as_str(), p.repo.as_str()))
+        .collect();
+    for (path, distro, repo, arch) in dirs {
+        let owner = match (&repo, &arch) {
+            (None, _) => distros.contains(distro.as_str()).then_some(None),
+            (Some(repo), None) => repos
+                .contains(&(distro.as_str(), repo.as_str()))
+                .then_some(None),
+            (Some(repo), Some(arch)) => ids
+                .get(&(distro.as_str(), repo.as_str(), arch.as_str()))
+                .map(Some),
+        };
+        match owner {
+            None => {
+                tracing::info!(dir = %path.display(), "discarding a tree no repository owns");
+                state.storage.discard_tree(&path).await?;
+            }
+            Some(Some(id)) => remove_build_leftovers(state, *id, path).await?,
+            Some(None) => {}
+        }
+    }
+    let storage = state.storage.clone();
+    tokio::task::spawn_blocking(move || storage.empty_trash()).await??;
+    Ok(())
+}
+
+type Tree = (PathBuf, String, Option<String>, Option<String>);
+
+/// Distribution, repository and architecture directories under `root`, parents first.
+fn list_trees(root: &Path) -> std::io::Result<Vec<Tree>> {
+    let names = |dir: &Path| -> std::io::Result<Vec<(PathBuf, String)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir()
+                && let Some(name) = entry.file_name().to_str()
+            {
+                out.push((entry.path(), name.to_owned()));
+            }
+        }
+        Ok(out)
+    };
+    let mut trees = Vec::new();
+    for (distro_path, distro) in names(root)? {
+        trees.push((distro_path.clone(), distro.clone(), None, None));
+        for (repo_path, repo) in names(&distro_path)? {
+            trees.push((repo_path.clone(), distro.clone(), Some(repo.clone()), None));
+            for (arch_path, arch) in names(&repo_path)? {
+                trees.push((arch_path, distro.clone(), Some(repo.clone()), Some(arch)));
+            }
+        }
+    }
+    Ok(trees)
+}
+
+/// Deletes temporary files a build that died half-way left in an architecture's directory,
+/// unless a build is running there now.
+async fn remove_build_leftovers(
+    state: &WorkerState,
+    repo_arch_id: i64,
+    dir: PathBuf,
+) -> Result<(), JobError> {
+    let has_leftovers = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || publish::has_leftovers(&dir)).await??
+    };
+    if !has_leftovers {
+        return Ok(());
+    }
+    let key = regenerate::regen_lock_key(repo_arch_id);
+    let mut conn = state.pool.acquire().await?;
+    if maintenance::try_lock(&mut conn, &key).await? {
+        let removed = tokio::task::spawn_blocking(move || publish::remove_leftovers(&dir)).await?;
+        maintenance::unlock(&mut conn, &key).await?;
+        tracing::info!(
+            repo_arch.id = repo_arch_id,
+            files = removed?,
+            "removed leftovers of an interrupted build"
+        );
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! describes all of it.
 
 mod health;
+mod remove;
+mod repo_files;
 mod upload;
 mod upload_status;
 
@@ -13,12 +15,16 @@ pub enum Tag {
     Health,
     /// Publishing packages and following their progress.
     Uploads,
+    /// What pacman downloads, and removing from repositories.
+    Repository,
 }
 
 pub type Api = (
     health::HealthApi,
     upload::UploadApi,
     upload_status::UploadStatusApi,
+    repo_files::RepoFilesApi,
+    remove::RemoveApi,
 );
 
 /// The OpenAPI service of all operations, independent of any running state.
@@ -28,6 +34,8 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             health::HealthApi,
             upload::UploadApi,
             upload_status::UploadStatusApi,
+            repo_files::RepoFilesApi,
+            remove::RemoveApi,
         ),
         "Rieter",
         env!("CARGO_PKG_VERSION"),

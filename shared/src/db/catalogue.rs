@@ -59,16 +59,7 @@ pub async fn ensure_repo_arch(
     arch: &ArchName,
 ) -> Result<i64, sqlx::Error> {
     debug_assert!(!arch.is_any(), "`any` is not a database architecture");
-    let find = async |conn: &mut PgConnection| {
-        sqlx::query_scalar!(
-            "select id from repo_arches where repo_id = $1 and arch = $2",
-            repo_id,
-            arch.as_str()
-        )
-        .fetch_optional(conn)
-        .await
-    };
-    if let Some(id) = find(&mut *conn).await? {
+    if let Some(id) = find_repo_arch(&mut *conn, repo_id, arch).await? {
         return Ok(id);
     }
     sqlx::query!(
@@ -79,7 +70,43 @@ pub async fn ensure_repo_arch(
     )
     .execute(&mut *conn)
     .await?;
-    find(&mut *conn).await?.ok_or(sqlx::Error::RowNotFound)
+    find_repo_arch(&mut *conn, repo_id, arch)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn find_repo_arch(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+    arch: &ArchName,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from repo_arches where repo_id = $1 and arch = $2",
+        repo_id,
+        arch.as_str()
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Whether a repository publishes databases for `arch`.
+pub async fn arch_exists(
+    executor: impl PgExecutor<'_>,
+    distro: &DistroName,
+    repo: &RepoName,
+    arch: &ArchName,
+) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!(
+        r#"select exists (select 1 from repo_arches ra
+                          join repos r on r.id = ra.repo_id join distros d on d.id = r.distro_id
+                          where d.name = $1 and r.name = $2 and ra.arch = $3) as "found!""#,
+        distro.as_str(),
+        repo.as_str(),
+        arch.as_str()
+    )
+    .fetch_one(executor)
+    .await?;
+    Ok(found)
 }
 
 /// The concrete architectures of a repository, by id.

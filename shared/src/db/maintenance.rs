@@ -47,6 +47,17 @@ pub async fn try_lock(conn: &mut PgConnection, key: &str) -> Result<bool, sqlx::
     Ok(locked)
 }
 
+/// Takes a session-level advisory lock, waiting for it.
+pub async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select pg_advisory_lock(hashtextextended($1, 0)) as "locked!""#,
+        key
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn unlock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query_scalar!(
         r#"select pg_advisory_unlock(hashtextextended($1, 0)) as "unlocked!""#,

@@ -1,10 +1,13 @@
-//! Regeneration bookkeeping of repository architectures (see the `repo_arches` migration).
+//! Regeneration bookkeeping of repository architectures (see the `repo_arches` migration):
+//! marking changes, deciding when to rebuild, taking the snapshot a build publishes, and
+//! recording that it went live.
 
 use std::time::Duration;
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use uuid::Uuid;
 
-use super::DbError;
+use super::{DbError, uploads};
 use crate::jobs::{self, Regenerate};
 
 /// Records a catalogue change in the given repository architectures and queues one
@@ -43,4 +46,305 @@ pub async fn mark_dirty(
         .await?;
     }
     Ok(())
+}
+
+/// Which repository architecture a build is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildTarget {
+    pub repo_arch_id: i64,
+    pub repo_id: i64,
+    pub distro: String,
+    pub repo: String,
+    pub arch: String,
+}
+
+/// What a regeneration job should do now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The repository architecture was removed.
+    Gone,
+    /// The live databases already reflect every change.
+    UpToDate,
+    /// Not quiet yet (or uploads of the repository are still being parsed): the job was
+    /// queued again to look after this long.
+    Wait(Duration),
+    /// Build now; the pending flag is cleared, so a change from here on queues one more job.
+    Build(BuildTarget),
+}
+
+/// How long to let a repository settle before rebuilding it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Time without changes (and without unparsed uploads) before a rebuild.
+    pub quiet: Duration,
+    /// Longest a stream of changes may postpone a rebuild.
+    pub max_delay: Duration,
+    /// How often to look again while uploads of the repository are still being parsed.
+    pub poll: Duration,
+}
+
+pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Plan, DbError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        r#"select ra.repo_id, ra.arch, ra.change_seq, ra.built_seq, d.name as distro,
+                  r.name as repo,
+                  extract(epoch from now() - ra.last_change_at)::float8 as "quiet_for!",
+                  coalesce(extract(epoch from now() - ra.dirty_since)::float8, 0) as "dirty_for!"
+           from repo_arches ra
+           join repos r on r.id = ra.repo_id
+           join distros d on d.id = r.distro_id
+           where ra.id = $1
+           for update of ra"#,
+        repo_arch_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Plan::Gone);
+    };
+    if row.change_seq <= row.built_seq {
+        sqlx::query!(
+            "update repo_arches set regen_pending = false, dirty_since = null where id = $1",
+            repo_arch_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(Plan::UpToDate);
+    }
+
+    let quiet_left = timing.quiet.as_secs_f64() - row.quiet_for;
+    let overdue_in = timing.max_delay.as_secs_f64() - row.dirty_for;
+    let parsing = uploads::has_unfinished(&mut *tx, &row.distro, &row.repo).await?;
+    if overdue_in > 0.0 && (quiet_left > 0.0 || parsing) {
+        let wait = if quiet_left > 0.0 {
+            quiet_left
+        } else {
+            timing.poll.as_secs_f64()
+        };
+        let wait = Duration::from_secs_f64(wait.min(overdue_in).max(0.05));
+        jobs::enqueue(&mut tx, &Regenerate { repo_arch_id }, wait).await?;
+        tx.commit().await?;
+        return Ok(Plan::Wait(wait));
+    }
+    sqlx::query!(
+        "update repo_arches set regen_pending = false where id = $1",
+        repo_arch_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Plan::Build(BuildTarget {
+        repo_arch_id,
+        repo_id: row.repo_id,
+        distro: row.distro,
+        repo: row.repo,
+        arch: row.arch,
+    }))
+}
+
+/// A package as a build publishes it.
+#[derive(Debug, Clone)]
+pub struct SnapshotPackage {
+    pub id: i64,
+    pub filename: String,
+    pub upload_id: Uuid,
+    pub db_member: Vec<u8>,
+    pub files_member: Vec<u8>,
+}
+
+/// The packages of one database and the change they reflect, read in one snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub change_seq: i64,
+    pub packages: Vec<SnapshotPackage>,
+}
+
+pub async fn snapshot(pool: &PgPool, target: &BuildTarget) -> Result<Option<Snapshot>, DbError> {
+    let mut tx = pool.begin().await?;
+    // One snapshot for both reads, so change_seq describes exactly these packages.
+    sqlx::query!("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let Some(change_seq) = sqlx::query_scalar!(
+        "select change_seq from repo_arches where id = $1",
+        target.repo_arch_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let packages = sqlx::query_as!(
+        SnapshotPackage,
+        "select id, filename, upload_id, db_member, files_member from packages
+         where repo_id = $1 and (arch = $2 or arch = 'any')
+         order by name, arch",
+        target.repo_id,
+        target.arch
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Snapshot {
+        change_seq,
+        packages,
+    }))
+}
+
+/// Records that the databases of `snapshot` are live: publishes the uploads they list and
+/// schedules files they no longer name for deletion after `grace`. Returns false if the
+/// repository architecture was removed meanwhile.
+pub async fn finish(
+    pool: &PgPool,
+    repo_arch_id: i64,
+    snapshot: &Snapshot,
+    stale: &[String],
+    grace: Duration,
+) -> Result<bool, DbError> {
+    let ids: Vec<i64> = snapshot.packages.iter().map(|p| p.id).collect();
+    let named: Vec<String> = snapshot
+        .packages
+        .iter()
+        .map(|p| p.filename.clone())
+        .collect();
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query!(
+        "update repo_arches
+         set built_seq = greatest(built_seq, $2),
+             build_count = build_count + 1,
+             published_at = now(),
+             dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end
+         where id = $1",
+        repo_arch_id,
+        snapshot.change_seq
+    )
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update uploads set status = 'published', updated_at = now()
+         where status = 'parsed' and package_id = any($1)",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into retired_files (repo_arch_id, filename, delete_after)
+         select $1, f, now() + make_interval(secs => $3) from unnest($2::text[]) as f
+         on conflict (repo_arch_id, filename) do nothing",
+        repo_arch_id,
+        stale,
+        grace.as_secs_f64()
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "delete from retired_files where repo_arch_id = $1 and filename = any($2)",
+        repo_arch_id,
+        &named
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Repository architectures with unpublished changes and no regeneration job pending: their
+/// job was lost (a crash between clearing the flag and publishing).
+pub async fn stranded(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from repo_arches where change_seq > built_seq and not regen_pending order by id"
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Queues a regeneration job for a repository architecture unless one is pending.
+pub async fn requeue(pool: &PgPool, repo_arch_id: i64) -> Result<(), DbError> {
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query!(
+        "update repo_arches set regen_pending = true
+         where id = $1 and not regen_pending and change_seq > built_seq",
+        repo_arch_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 1 {
+        jobs::enqueue(&mut tx, &Regenerate { repo_arch_id }, Duration::ZERO).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A file whose grace period is over.
+#[derive(Debug, Clone)]
+pub struct RetiredFile {
+    pub repo_arch_id: i64,
+    pub distro: String,
+    pub repo: String,
+    pub arch: String,
+    pub filename: String,
+    /// Whether the live database names it again (re-uploaded meanwhile): then it stays.
+    pub named: bool,
+}
+
+pub async fn due_retired_files(
+    executor: impl PgExecutor<'_>,
+    limit: i64,
+) -> Result<Vec<RetiredFile>, sqlx::Error> {
+    sqlx::query_as!(
+        RetiredFile,
+        r#"select rf.repo_arch_id, d.name as distro, r.name as repo, ra.arch, rf.filename,
+                  exists (select 1 from packages p
+                          where p.repo_id = ra.repo_id and p.filename = rf.filename
+                            and (p.arch = ra.arch or p.arch = 'any')) as "named!"
+           from retired_files rf
+           join repo_arches ra on ra.id = rf.repo_arch_id
+           join repos r on r.id = ra.repo_id
+           join distros d on d.id = r.distro_id
+           where rf.delete_after < now()
+           order by rf.delete_after
+           limit $1"#,
+        limit
+    )
+    .fetch_all(executor)
+    .await
+}
+
+pub async fn forget_retired_file(
+    executor: impl PgExecutor<'_>,
+    repo_arch_id: i64,
+    filename: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "delete from retired_files where repo_arch_id = $1 and filename = $2",
+        repo_arch_id,
+        filename
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A repository architecture by its names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArchPath {
+    pub repo_arch_id: i64,
+    pub distro: String,
+    pub repo: String,
+    pub arch: String,
+}
+
+/// Every repository architecture, to find directories that no longer belong to one.
+pub async fn all_paths(executor: impl PgExecutor<'_>) -> Result<Vec<ArchPath>, sqlx::Error> {
+    sqlx::query_as!(
+        ArchPath,
+        "select ra.id as repo_arch_id, d.name as distro, r.name as repo, ra.arch from repo_arches ra
+         join repos r on r.id = ra.repo_id join distros d on d.id = r.distro_id"
+    )
+    .fetch_all(executor)
+    .await
 }

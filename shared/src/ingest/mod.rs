@@ -160,7 +160,7 @@ pub async fn record(
 
 /// Serialises decisions about one package name in one repository, so racing uploads of
 /// several versions are judged one after the other.
-async fn lock_package_name(
+pub async fn lock_package_name(
     conn: &mut PgConnection,
     repo_id: i64,
     name: &str,

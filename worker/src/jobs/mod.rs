@@ -2,12 +2,13 @@
 //! concurrency and polling are decided here, in one place.
 
 pub mod parse_upload;
+pub mod regenerate;
 
 use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
-use rieter::jobs::{Job, ParseUpload};
+use rieter::jobs::{Job, ParseUpload, Regenerate};
 
 use crate::state::SharedState;
 
@@ -28,17 +29,33 @@ pub fn register(monitor: Monitor, state: SharedState) -> Monitor {
     let name = state.config.worker_name();
     let parse_state = state.clone();
     let parse_name = name.clone();
-    monitor.register(move |restarts| {
-        let concurrency = parse_state.config.parse_concurrency;
-        let backend = PostgresStorage::<ParseUpload>::new(&parse_state.pool)
-            .with_config(queue_config::<ParseUpload>(&parse_state, concurrency))
-            .with_pubsub()
-            .poll_with_interval(POLL_INTERVAL);
-        WorkerBuilder::new(format!("{parse_name}-parse-{restarts}"))
-            .backend(backend)
-            .data(parse_state.clone())
-            .concurrency(concurrency)
-            .catch_panic()
-            .build(parse_upload::run)
-    })
+    let regen_state = state;
+    let regen_name = name;
+    monitor
+        .register(move |restarts| {
+            let concurrency = regen_state.config.regen_concurrency;
+            let backend = PostgresStorage::<Regenerate>::new(&regen_state.pool)
+                .with_config(queue_config::<Regenerate>(&regen_state, concurrency))
+                .with_pubsub()
+                .poll_with_interval(POLL_INTERVAL);
+            WorkerBuilder::new(format!("{regen_name}-regen-{restarts}"))
+                .backend(backend)
+                .data(regen_state.clone())
+                .concurrency(concurrency)
+                .catch_panic()
+                .build(regenerate::run)
+        })
+        .register(move |restarts| {
+            let concurrency = parse_state.config.parse_concurrency;
+            let backend = PostgresStorage::<ParseUpload>::new(&parse_state.pool)
+                .with_config(queue_config::<ParseUpload>(&parse_state, concurrency))
+                .with_pubsub()
+                .poll_with_interval(POLL_INTERVAL);
+            WorkerBuilder::new(format!("{parse_name}-parse-{restarts}"))
+                .backend(backend)
+                .data(parse_state.clone())
+                .concurrency(concurrency)
+                .catch_panic()
+                .build(parse_upload::run)
+        })
 }

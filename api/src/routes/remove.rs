@@ -1,0 +1,194 @@
+//! Removing packages, architectures, repositories and distributions.
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{ApiResponse, OpenApi};
+use rieter::names::{ArchName, DistroName, NameError, RepoName};
+use rieter::removal;
+use uuid::Uuid;
+
+use super::Tag;
+use crate::auth::{Action, Credentials};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(ApiResponse)]
+pub enum PackageRemoved {
+    /// Removed from the catalogue; the repository databases are regenerated shortly.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum TreeRemoved {
+    /// Removed, with its databases and package files.
+    #[oai(status = 204)]
+    Removed,
+}
+
+pub struct RemoveApi;
+
+#[OpenApi(tag = "Tag::Repository")]
+impl RemoveApi {
+    /// Remove a package from a repository (architecture-independent packages under arch `any`).
+    #[oai(
+        path = "/:distro/:repo/:arch/:name",
+        method = "delete",
+        operation_id = "remove_package"
+    )]
+    async fn remove_package(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        distro: Path<String>,
+        repo: Path<String>,
+        arch: Path<String>,
+        name: Path<String>,
+    ) -> Result<PackageRemoved, ApiError> {
+        let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
+        state.auth.authorize(
+            &credentials,
+            Action::Remove {
+                distro: &distro,
+                repo: Some(&repo),
+            },
+        )?;
+        let blobs = removal::remove_package(&state.pool, &distro, &repo, &arch, &name)
+            .await
+            .map_err(|e| ApiError::database("removing a package", e))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no package {} ({arch}) in {distro}/{repo}", name.0))
+            })?;
+        remove_blobs(&state, blobs).await;
+        tracing::info!(%distro, %repo, %arch, package = %name.0, "package removed");
+        Ok(PackageRemoved::Accepted)
+    }
+
+    /// Remove an architecture of a repository with its packages (`any`: the repository's
+    /// architecture-independent packages).
+    #[oai(
+        path = "/:distro/:repo/:arch",
+        method = "delete",
+        operation_id = "remove_arch"
+    )]
+    async fn remove_arch(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        distro: Path<String>,
+        repo: Path<String>,
+        arch: Path<String>,
+    ) -> Result<TreeRemoved, ApiError> {
+        let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
+        state.auth.authorize(
+            &credentials,
+            Action::Remove {
+                distro: &distro,
+                repo: Some(&repo),
+            },
+        )?;
+        let blobs = removal::remove_arch(&state.pool, &distro, &repo, &arch)
+            .await
+            .map_err(|e| ApiError::database("removing an architecture", e))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no architecture {arch} in {distro}/{repo}"))
+            })?;
+        if !arch.is_any() {
+            discard(&state, state.storage.arch_dir(&distro, &repo, &arch)).await;
+        }
+        remove_blobs(&state, blobs).await;
+        tracing::info!(%distro, %repo, %arch, "architecture removed");
+        Ok(TreeRemoved::Removed)
+    }
+
+    /// Remove a repository with everything in it.
+    #[oai(
+        path = "/:distro/:repo",
+        method = "delete",
+        operation_id = "remove_repo"
+    )]
+    async fn remove_repo(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        distro: Path<String>,
+        repo: Path<String>,
+    ) -> Result<TreeRemoved, ApiError> {
+        let (distro, repo) = (distro_name(&distro)?, repo_name(&repo)?);
+        state.auth.authorize(
+            &credentials,
+            Action::Remove {
+                distro: &distro,
+                repo: Some(&repo),
+            },
+        )?;
+        let blobs = removal::remove_repo(&state.pool, &distro, &repo)
+            .await
+            .map_err(|e| ApiError::database("removing a repository", e))?
+            .ok_or_else(|| ApiError::not_found(format!("no repository {distro}/{repo}")))?;
+        discard(&state, state.storage.repo_dir(&distro, &repo)).await;
+        remove_blobs(&state, blobs).await;
+        tracing::info!(%distro, %repo, "repository removed");
+        Ok(TreeRemoved::Removed)
+    }
+
+    /// Remove a distribution with all its repositories.
+    #[oai(path = "/:distro", method = "delete", operation_id = "remove_distro")]
+    async fn remove_distro(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        distro: Path<String>,
+    ) -> Result<TreeRemoved, ApiError> {
+        let distro = distro_name(&distro)?;
+        state.auth.authorize(
+            &credentials,
+            Action::Remove {
+                distro: &distro,
+                repo: None,
+            },
+        )?;
+        let blobs = removal::remove_distro(&state.pool, &distro)
+            .await
+            .map_err(|e| ApiError::database("removing a distribution", e))?
+            .ok_or_else(|| ApiError::not_found(format!("no distribution {distro}")))?;
+        discard(&state, state.storage.distro_dir(&distro)).await;
+        remove_blobs(&state, blobs).await;
+        tracing::info!(%distro, "distribution removed");
+        Ok(TreeRemoved::Removed)
+    }
+}
+
+/// Names that cannot exist are not found.
+fn not_found(err: NameError) -> ApiError {
+    ApiError::not_found(err.to_string())
+}
+
+fn distro_name(name: &str) -> Result<DistroName, ApiError> {
+    DistroName::parse(name).map_err(not_found)
+}
+
+fn repo_name(name: &str) -> Result<RepoName, ApiError> {
+    RepoName::parse(name).map_err(not_found)
+}
+
+fn arch_name(name: &str) -> Result<ArchName, ApiError> {
+    ArchName::parse(name).map_err(not_found)
+}
+
+/// Takes a removed tree out of service. A failure here is repaired by the worker's sweep,
+/// which discards trees no repository owns, so it is logged rather than returned.
+async fn discard(state: &AppState, dir: std::path::PathBuf) {
+    if let Err(err) = state.storage.discard_tree(&dir).await {
+        tracing::warn!(dir = %dir.display(), error = %err, "could not discard a removed tree; the sweep will");
+    }
+}
+
+/// Deletes the blobs of removed packages; leftovers are found by the sweep.
+async fn remove_blobs(state: &AppState, blobs: Vec<Uuid>) {
+    for blob in blobs {
+        if let Err(err) = state.storage.remove_blob(blob).await {
+            tracing::warn!(blob = %blob, error = %err, "could not delete a removed package's blob");
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! What pacman downloads: `GET`/`HEAD /{distro}/{repo}/{arch}/{file}` for the repository
+//! databases and package files, with the caching and range semantics pacman relies on
+//! (`If-Modified-Since` → 304 on `-Sy`, `Range` to resume downloads).
+
+use std::io::SeekFrom;
+use std::os::unix::fs::MetadataExt;
+
+use poem::Body;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, OpenApi};
+use rieter::db::catalogue;
+use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::publish::DbFileNames;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::Tag;
+use crate::error::{ApiError, Problem};
+use crate::http_file::{Selection, Validators, select};
+use crate::state::AppState;
+
+const ACCEPT_RANGES: &str = "bytes";
+
+#[derive(ApiResponse)]
+pub enum FileResponse {
+    /// The whole file.
+    #[oai(status = 200)]
+    Ok(
+        Binary<Body>,
+        #[oai(header = "Content-Length")] u64,
+        #[oai(header = "Last-Modified")] String,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Accept-Ranges")] String,
+    ),
+    /// The requested byte range of the file.
+    #[oai(status = 206)]
+    Partial(
+        Binary<Body>,
+        #[oai(header = "Content-Length")] u64,
+        #[oai(header = "Content-Range")] String,
+        #[oai(header = "Last-Modified")] String,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Accept-Ranges")] String,
+    ),
+    /// The client's copy is current (`If-None-Match` / `If-Modified-Since`).
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "Last-Modified")] String,
+        #[oai(header = "ETag")] String,
+    ),
+    /// The requested range lies outside the file.
+    #[oai(status = 416, content_type = "application/problem+json")]
+    RangeNotSatisfiable(Json<Problem>, #[oai(header = "Content-Range")] String),
+}
+
+pub struct RepoFilesApi;
+
+#[OpenApi(tag = "Tag::Repository")]
+impl RepoFilesApi {
+    /// Download a repository file: `{repo}.db`, `{repo}.db.tar.gz`, `{repo}.files`,
+    /// `{repo}.files.tar.gz` or a package file named by the database. This is the URL to give
+    /// pacman: `Server = https://host/{distro}/{repo}/$arch`.
+    #[oai(
+        path = "/:distro/:repo/:arch/:file",
+        method = "get",
+        operation_id = "get_repo_file"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        distro: Path<String>,
+        repo: Path<String>,
+        arch: Path<String>,
+        file: Path<String>,
+        #[oai(name = "Range")] range: Header<Option<String>>,
+        #[oai(name = "If-Range")] if_range: Header<Option<String>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        #[oai(name = "If-Modified-Since")] if_modified_since: Header<Option<String>>,
+    ) -> Result<FileResponse, ApiError> {
+        let request = FileRequest {
+            range: range.0,
+            if_range: if_range.0,
+            if_none_match: if_none_match.0,
+            if_modified_since: if_modified_since.0,
+            head: false,
+        };
+        serve(&state, &distro, &repo, &arch, &file, request).await
+    }
+
+    /// The headers `GET` would send for a repository file, without the body.
+    #[oai(
+        path = "/:distro/:repo/:arch/:file",
+        method = "head",
+        operation_id = "head_repo_file"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn head(
+        &self,
+        state: Data<&AppState>,
+        distro: Path<String>,
+        repo: Path<String>,
+        arch: Path<String>,
+        file: Path<String>,
+        #[oai(name = "Range")] range: Header<Option<String>>,
+        #[oai(name = "If-Range")] if_range: Header<Option<String>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        #[oai(name = "If-Modified-Since")] if_modified_since: Header<Option<String>>,
+    ) -> Result<FileResponse, ApiError> {
+        let request = FileRequest {
+            range: range.0,
+            if_range: if_range.0,
+            if_none_match: if_none_match.0,
+            if_modified_since: if_modified_since.0,
+            head: true,
+        };
+        serve(&state, &distro, &repo, &arch, &file, request).await
+    }
+}
+
+struct FileRequest {
+    range: Option<String>,
+    if_range: Option<String>,
+    if_none_match: Option<String>,
+    if_modified_since: Option<String>,
+    head: bool,
+}
+
+async fn serve(
+    state: &AppState,
+    distro: &str,
+    repo: &str,
+    arch: &str,
+    file: &str,
+    request: FileRequest,
+) -> Result<FileResponse, ApiError> {
+    let not_found = || ApiError::not_found(format!("no file {distro}/{repo}/{arch}/{file}"));
+    // A name that could not exist is simply not found.
+    let (Ok(distro), Ok(repo), Ok(arch)) = (
+        DistroName::parse(distro),
+        RepoName::parse(repo),
+        ArchName::parse(arch),
+    ) else {
+        return Err(not_found());
+    };
+    if file.is_empty() || file.starts_with('.') || file.contains(['/', '\0']) {
+        return Err(not_found());
+    }
+    let path = state.storage.arch_dir(&distro, &repo, &arch).join(file);
+    let mut handle = match tokio::fs::File::open(&path).await {
+        Ok(handle) => handle,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return empty_database(state, &distro, &repo, &arch, file, &request)
+                .await?
+                .ok_or_else(not_found);
+        }
+        Err(err) => return Err(ApiError::internal("opening a repository file", err)),
+    };
+    let meta = handle
+        .metadata()
+        .await
+        .map_err(|e| ApiError::internal("reading a repository file's metadata", e))?;
+    if !meta.is_file() {
+        return Err(not_found());
+    }
+    let len = meta.len();
+    let validators = Validators::new(
+        len,
+        meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+        meta.ino(),
+    );
+    if validators.not_modified(
+        request.if_none_match.as_deref(),
+        request.if_modified_since.as_deref(),
+    ) {
+        return Ok(FileResponse::NotModified(
+            validators.last_modified(),
+            validators.etag,
+        ));
+    }
+    let selection = select(
+        request.range.as_deref(),
+        request.if_range.as_deref(),
+        len,
+        &validators,
+    );
+    let body = |handle: tokio::fs::File, len: u64| {
+        if request.head {
+            Binary(Body::empty())
+        } else {
+            Binary(Body::from_async_read(handle.take(len)))
+        }
+    };
+    match selection {
+        Selection::Full => Ok(FileResponse::Ok(
+            body(handle, len),
+            len,
+            validators.last_modified(),
+            validators.etag,
+            ACCEPT_RANGES.to_owned(),
+        )),
+        Selection::Partial { start, end } => {
+            handle
+                .seek(SeekFrom::Start(start))
+                .await
+                .map_err(|e| ApiError::internal("seeking in a repository file", e))?;
+            let part = end - start + 1;
+            Ok(FileResponse::Partial(
+                body(handle, part),
+                part,
+                format!("bytes {start}-{end}/{len}"),
+                validators.last_modified(),
+                validators.etag,
+                ACCEPT_RANGES.to_owned(),
+            ))
+        }
+        Selection::Unsatisfiable => Ok(FileResponse::RangeNotSatisfiable(
+            Json(Problem::new(
+                poem::http::StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("the range lies outside the file's {len} bytes"),
+            )),
+            format!("bytes */{len}"),
+        )),
+    }
+}
+
+/// A repository architecture that exists but whose first database is not built yet serves an
+/// empty database rather than a 404.
+async fn empty_database(
+    state: &AppState,
+    distro: &DistroName,
+    repo: &RepoName,
+    arch: &ArchName,
+    file: &str,
+    request: &FileRequest,
+) -> Result<Option<FileResponse>, ApiError> {
+    if !DbFileNames::new(repo).contains(file) {
+        return Ok(None);
+    }
+    let exists = catalogue::arch_exists(&state.pool, distro, repo, arch)
+        .await
+        .map_err(|e| ApiError::database("looking up a repository", e))?;
+    if !exists {
+        return Ok(None);
+    }
+    let bytes = rieter::repo_db::write_archive(Vec::new(), Vec::<Vec<u8>>::new())
+        .map_err(|e| ApiError::internal("rendering an empty database", e))?;
+    let len = bytes.len() as u64;
+    // Dated at the epoch, so the first real database is always newer to If-Modified-Since.
+    let validators = Validators::new(len, std::time::UNIX_EPOCH, 0);
+    let body = if request.head {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    };
+    Ok(Some(FileResponse::Ok(
+        Binary(body),
+        len,
+        validators.last_modified(),
+        validators.etag,
+        ACCEPT_RANGES.to_owned(),
+    )))
+}

@@ -1,0 +1,96 @@
+//! A burst of concurrent uploads is coalesced into a handful of rebuilds, and the result is
+//! exactly the uploaded set.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rieter_e2e::{Build, Options, Rieter};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_200_uploads_is_published_with_few_rebuilds() {
+    const COUNT: usize = 200;
+    let files = Build::many("e2e-burst", COUNT, "1.0").build().unwrap();
+    let rieter = Arc::new(
+        Rieter::start(Options {
+            workers: 2,
+            quiet_period_secs: 2.0,
+            ..Options::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let started = Instant::now();
+    let uploads = files.iter().map(|file| {
+        let rieter = rieter.clone();
+        let file = file.clone();
+        tokio::spawn(async move { rieter.upload("e2e/burst", &file).await.unwrap() })
+    });
+    let ids = futures_join(uploads).await;
+    let sent = started.elapsed();
+    for id in &ids {
+        let upload = rieter.wait_final(id).await.unwrap();
+        assert_eq!(upload["status"], "published", "{upload}");
+    }
+    let published = started.elapsed();
+
+    let pool = rieter.db.pool().await.unwrap();
+    let (builds, arches): (i64, i64) =
+        sqlx::query_as("select coalesce(sum(build_count), 0)::bigint, count(*) from repo_arches")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let logged = rieter.log_lines("repository database published").len();
+    println!(
+        "burst: {COUNT} uploads sent in {sent:?}, all published after {published:?}; \
+         {builds} rebuild(s) of {arches} repository architecture(s), {logged} logged"
+    );
+    assert_eq!(arches, 1);
+    assert!((1..=5).contains(&builds), "{builds} rebuilds for one burst");
+    assert_eq!(logged as i64, builds, "the counter and the log disagree");
+
+    let db = rieter
+        .client
+        .get(rieter.url("/e2e/burst/x86_64/burst.db"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("burst.db"), &db).unwrap();
+    let listing = std::process::Command::new("bsdtar")
+        .arg("-tf")
+        .arg(dir.path().join("burst.db"))
+        .output()
+        .unwrap();
+    let mut entries: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_suffix("/desc"))
+        .map(str::to_owned)
+        .collect();
+    entries.sort();
+    let expected: Vec<String> = (0..COUNT)
+        .map(|i| format!("e2e-burst-{i:04}-1.0-1"))
+        .collect();
+    assert_eq!(entries, expected);
+    // Nothing more happens afterwards: no pending regeneration, no extra rebuild.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after: i64 =
+        sqlx::query_scalar("select coalesce(sum(build_count), 0)::bigint from repo_arches")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(after, builds);
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

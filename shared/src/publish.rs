@@ -1,0 +1,260 @@
+//! Writing one repository architecture's published tree: the package files pacman downloads
+//! (hard links to their blobs) and the `{repo}.db` / `{repo}.files` archives naming them.
+//!
+//! Order matters for readers: package files are linked first, archives are written under
+//! temporary names, synced and renamed into place last, so a database never names a file that
+//! is not there and nobody ever reads half an archive.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::names::RepoName;
+use crate::repo_db;
+
+/// A package as the database will list it.
+pub struct PublishedPackage<'a> {
+    pub id: i64,
+    pub filename: &'a str,
+    pub blob: PathBuf,
+    pub db_member: &'a [u8],
+    pub files_member: &'a [u8],
+}
+
+/// What a build found besides the files it wrote.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Packages whose blob is gone (removed or replaced after the snapshot was taken). Nothing
+    /// was published when this is not empty.
+    pub missing: Vec<i64>,
+    /// Files in the directory the new database no longer names.
+    pub stale: Vec<String>,
+}
+
+/// The names of a repository's database files, as repo-add writes them.
+pub struct DbFileNames {
+    pub db: String,
+    pub db_link: String,
+    pub files: String,
+    pub files_link: String,
+}
+
+impl DbFileNames {
+    pub fn new(repo: &RepoName) -> Self {
+        Self {
+            db: format!("{repo}.db.tar.gz"),
+            db_link: format!("{repo}.db"),
+            files: format!("{repo}.files.tar.gz"),
+            files_link: format!("{repo}.files"),
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        [&self.db, &self.db_link, &self.files, &self.files_link]
+            .iter()
+            .any(|n| *n == name)
+    }
+}
+
+/// Builds the tree in `dir`. Blocking: run it on a blocking thread.
+pub fn build(
+    dir: &Path,
+    repo: &RepoName,
+    packages: &[PublishedPackage<'_>],
+) -> io::Result<BuildReport> {
+    fs::create_dir_all(dir)?;
+    let mut report = BuildReport::default();
+    for package in packages {
+        if !link_package(dir, package)? {
+            report.missing.push(package.id);
+        }
+    }
+    if !report.missing.is_empty() {
+        return Ok(report);
+    }
+
+    let names = DbFileNames::new(repo);
+    write_atomically(dir, &names.db, |out| {
+        repo_db::write_archive(out, packages.iter().map(|p| p.db_member)).map(drop)
+    })?;
+    write_atomically(dir, &names.files, |out| {
+        repo_db::write_archive(out, packages.iter().map(|p| p.files_member)).map(drop)
+    })?;
+    ensure_symlink(dir, &names.db_link, &names.db)?;
+    ensure_symlink(dir, &names.files_link, &names.files)?;
+    File::open(dir)?.sync_all()?;
+
+    let named: HashSet<&str> = packages.iter().map(|p| p.filename).collect();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with('.') && !names.contains(name) && !named.contains(name) {
+            report.stale.push(name.to_owned());
+        }
+    }
+    report.stale.sort();
+    Ok(report)
+}
+
+/// Makes `dir/filename` the package's blob (a hard link, so the served file outlives the
+/// blob). Returns false when neither exists.
+fn link_package(dir: &Path, package: &PublishedPackage<'_>) -> io::Result<bool> {
+    let target = dir.join(package.filename);
+    let blob = match fs::metadata(&package.blob) {
+        Ok(meta) => meta,
+        // The served copy is the package itself; without a blob it is still the right file
+        // as long as it is there.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(target.exists()),
+        Err(err) => return Err(err),
+    };
+    if let Ok(existing) = fs::metadata(&target)
+        && existing.dev() == blob.dev()
+        && existing.ino() == blob.ino()
+    {
+        return Ok(true);
+    }
+    let temp = dir.join(format!(".link-{}", Uuid::new_v4()));
+    match fs::hard_link(&package.blob, &temp) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(target.exists()),
+        Err(err) => return Err(err),
+    }
+    // rename replaces an older file of the same name (an overwritten package) atomically.
+    fs::rename(&temp, &target).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })?;
+    Ok(true)
+}
+
+fn write_atomically(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let temp = dir.join(format!(".{name}.{}", Uuid::new_v4()));
+    let result = (|| {
+        let file = File::create(&temp)?;
+        let mut out = BufWriter::with_capacity(1 << 20, &file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&temp, dir.join(name))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn ensure_symlink(dir: &Path, link: &str, target: &str) -> io::Result<()> {
+    let path = dir.join(link);
+    if fs::read_link(&path).is_ok_and(|t| t == Path::new(target)) {
+        return Ok(());
+    }
+    let temp = dir.join(format!(".{link}.{}", Uuid::new_v4()));
+    std::os::unix::fs::symlink(target, &temp)?;
+    fs::rename(&temp, &path)
+}
+
+/// Whether a build that died half-way left temporary files in `dir`.
+pub fn has_leftovers(dir: &Path) -> io::Result<bool> {
+    for entry in fs::read_dir(dir)? {
+        if entry?
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Deletes temporary files a build that died half-way left behind.
+pub fn remove_leftovers(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(tag: u8) -> Vec<u8> {
+        // Not a real entry; build() only concatenates members.
+        vec![tag; 4]
+    }
+
+    #[test]
+    fn links_packages_writes_archives_and_reports_stale_files() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = root.path().join("blobs");
+        let dir = root.path().join("repo/x86_64");
+        fs::create_dir_all(&blobs).unwrap();
+        fs::write(blobs.join("a"), b"package a").unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("old-1-1-x86_64.pkg.tar.zst"), b"old").unwrap();
+        let (m1, m2) = (member(1), member(2));
+        let packages = [PublishedPackage {
+            id: 1,
+            filename: "a-1-1-x86_64.pkg.tar.zst",
+            blob: blobs.join("a"),
+            db_member: &m1,
+            files_member: &m2,
+        }];
+        let repo = RepoName::parse("core").unwrap();
+        let report = build(&dir, &repo, &packages).unwrap();
+        assert_eq!(report.missing, Vec::<i64>::new());
+        assert_eq!(report.stale, ["old-1-1-x86_64.pkg.tar.zst"]);
+        let served = dir.join("a-1-1-x86_64.pkg.tar.zst");
+        assert_eq!(fs::read(&served).unwrap(), b"package a");
+        assert_eq!(
+            fs::metadata(&served).unwrap().ino(),
+            fs::metadata(blobs.join("a")).unwrap().ino()
+        );
+        assert_eq!(
+            fs::read_link(dir.join("core.db")).unwrap(),
+            Path::new("core.db.tar.gz")
+        );
+        let db = fs::read(dir.join("core.db")).unwrap();
+        assert!(db.starts_with(&m1));
+        let files = fs::read(dir.join("core.files")).unwrap();
+        assert!(files.starts_with(&m2));
+        // No temporary files remain.
+        assert_eq!(remove_leftovers(&dir).unwrap(), 0);
+        // Rebuilding is stable and keeps the link.
+        assert_eq!(build(&dir, &repo, &packages).unwrap(), report);
+    }
+
+    #[test]
+    fn a_missing_blob_publishes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("repo/x86_64");
+        let m = member(1);
+        let packages = [PublishedPackage {
+            id: 7,
+            filename: "gone-1-1-x86_64.pkg.tar.zst",
+            blob: root.path().join("no-such-blob"),
+            db_member: &m,
+            files_member: &m,
+        }];
+        let report = build(&dir, &RepoName::parse("core").unwrap(), &packages).unwrap();
+        assert_eq!(report.missing, [7]);
+        assert!(!dir.join("core.db.tar.gz").exists());
+    }
+}

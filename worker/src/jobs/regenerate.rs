@@ -1,0 +1,135 @@
+//! The regeneration job: once a repository architecture is quiet, rebuild its databases from
+//! the catalogue and publish them.
+//!
+//! Coalescing: every change marks the architecture dirty but queues a job only when none is
+//! pending, so a burst of uploads queues one job. That job waits (re-queueing itself) until no
+//! change came for the quiet period and no upload of the repository is still being parsed, or
+//! until the maximum delay is reached. Builds of one architecture are serialised across all
+//! workers by an advisory lock, and each publishes the snapshot it read, so a change arriving
+//! during a build causes exactly one more build.
+
+use std::time::{Duration, Instant};
+
+use apalis::prelude::{BoxDynError, Data};
+use rieter::db::{maintenance, regen};
+use rieter::jobs::Regenerate;
+use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::publish::{self, PublishedPackage};
+
+use crate::error::{JobError, retry_transient};
+use crate::state::{SharedState, WorkerState};
+
+pub async fn run(job: Regenerate, state: Data<SharedState>) -> Result<(), BoxDynError> {
+    let state: &WorkerState = &state;
+    let id = job.repo_arch_id;
+    retry_transient("regenerating a repository", || handle(state, id))
+        .await
+        .map_err(|err| {
+            tracing::error!(repo_arch.id = id, error = %err, "regeneration failed");
+            err.into()
+        })
+}
+
+async fn handle(state: &WorkerState, repo_arch_id: i64) -> Result<(), JobError> {
+    // Planning and building happen under the lock, so the sweep (which requeues only
+    // architectures whose lock is free) never mistakes a build in progress for a lost one.
+    let key = regen_lock_key(repo_arch_id);
+    let mut lock = state.pool.acquire().await?;
+    maintenance::lock(&mut lock, &key).await?;
+    let result = plan_and_build(state, repo_arch_id).await;
+    maintenance::unlock(&mut lock, &key).await?;
+    result
+}
+
+/// The advisory lock held while a repository architecture is planned or built.
+pub fn regen_lock_key(repo_arch_id: i64) -> String {
+    format!("rieter.regen:{repo_arch_id}")
+}
+
+async fn plan_and_build(state: &WorkerState, repo_arch_id: i64) -> Result<(), JobError> {
+    let timing = regen::Timing {
+        quiet: state.config.quiet_period(),
+        max_delay: state.config.max_regen_delay(),
+        poll: Duration::from_millis(500),
+    };
+    match regen::plan(&state.pool, repo_arch_id, timing).await? {
+        regen::Plan::Build(target) => build(state, &target).await,
+        regen::Plan::Wait(wait) => {
+            tracing::debug!(
+                repo_arch.id = repo_arch_id,
+                wait_ms = wait.as_millis() as u64,
+                "repository not quiet yet"
+            );
+            Ok(())
+        }
+        regen::Plan::UpToDate | regen::Plan::Gone => Ok(()),
+    }
+}
+
+async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), JobError> {
+    let started = Instant::now();
+    let Some(snapshot) = regen::snapshot(&state.pool, target).await? else {
+        return Ok(());
+    };
+    let (distro, repo, arch) = names(target)?;
+    let dir = state.storage.arch_dir(&distro, &repo, &arch);
+    let report = {
+        let storage = state.storage.clone();
+        let snapshot = snapshot.clone();
+        let (dir, repo) = (dir.clone(), repo.clone());
+        tokio::task::spawn_blocking(move || {
+            let packages: Vec<PublishedPackage<'_>> = snapshot
+                .packages
+                .iter()
+                .map(|p| PublishedPackage {
+                    id: p.id,
+                    filename: &p.filename,
+                    blob: storage.blob_path(p.upload_id),
+                    db_member: &p.db_member,
+                    files_member: &p.files_member,
+                })
+                .collect();
+            publish::build(&dir, &repo, &packages)
+        })
+        .await??
+    };
+    if !report.missing.is_empty() {
+        // Replaced or removed after the snapshot: that change queued the next build. (A blob
+        // lost for any other reason is retried by the sweep and logged each time.)
+        tracing::warn!(
+            repo_arch.id = target.repo_arch_id, packages = ?report.missing,
+            "package files vanished during the build; not publishing this snapshot"
+        );
+        return Ok(());
+    }
+    let grace = Duration::from_secs(state.config.grace_period_secs);
+    if !regen::finish(
+        &state.pool,
+        target.repo_arch_id,
+        &snapshot,
+        &report.stale,
+        grace,
+    )
+    .await?
+    {
+        // Removed while we built: do not leave a tree behind for it.
+        state.storage.discard_tree(&dir).await?;
+        return Ok(());
+    }
+    tracing::info!(
+        distro = %distro, repo = %repo, arch = %arch,
+        packages = snapshot.packages.len(), change_seq = snapshot.change_seq,
+        retired = report.stale.len(), duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "repository database published"
+    );
+    Ok(())
+}
+
+fn names(target: &regen::BuildTarget) -> Result<(DistroName, RepoName, ArchName), JobError> {
+    let invalid = |e: rieter::names::NameError| JobError::Invalid(e.to_string());
+    Ok((
+        DistroName::parse(&target.distro).map_err(invalid)?,
+        RepoName::parse(&target.repo).map_err(invalid)?,
+        ArchName::parse(&target.arch).map_err(invalid)?,
+    ))
+}
