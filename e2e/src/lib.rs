@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-pub use rieter_testkit::{Build, Ext, Pkg, TestDatabase};
+pub use rieter_testkit::{Build, Ext, Pkg, TestDatabase, build_many};
 use serde_json::Value;
 
 pub const API_KEY: &str = "e2e-admin-key-0123456789abcdef";

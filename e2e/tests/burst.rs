@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rieter_e2e::{Build, Options, Rieter};
+use rieter_e2e::{Build, Options, Rieter, build_many};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_200_uploads_is_published_with_few_rebuilds() {
     const COUNT: usize = 200;
-    let files = Build::many("e2e-burst", COUNT, "1.0").build().unwrap();
+    let files = build_many(&Build::many("e2e-burst", COUNT, "1.0")).unwrap();
     let rieter = Arc::new(
         Rieter::start(Options {
             workers: 2,

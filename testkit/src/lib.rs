@@ -5,4 +5,4 @@ pub mod database;
 pub mod makepkg;
 
 pub use database::TestDatabase;
-pub use makepkg::{Build, Ext, Pkg};
+pub use makepkg::{Build, Ext, Pkg, build_many};

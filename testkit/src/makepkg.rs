@@ -252,42 +252,40 @@ impl Build {
             hex::encode(&hasher.finalize()[..12])
         };
         let cache = fixture_root().join(&key);
-        let expected: Vec<PathBuf> = self
+        let names: Vec<String> = self
             .packages
             .iter()
             .map(|p| {
                 let arch = p.arch.as_deref().unwrap_or(&self.arch);
-                cache.join(format!(
-                    "{}-{}-{arch}{}",
-                    p.name,
-                    self.version(),
-                    self.ext.pkgext()
-                ))
+                format!("{}-{}-{arch}{}", p.name, self.version(), self.ext.pkgext())
             })
             .collect();
+        let expected: Vec<PathBuf> = names.iter().map(|n| cache.join(n)).collect();
         if expected.iter().all(|p| p.is_file()) {
             return Ok(expected);
         }
 
+        // makepkg runs as an unprivileged user when we are root, so it works in a world-writable
+        // directory under the system temp dir; the results are then copied into the cache.
         let work = tempfile::Builder::new()
-            .prefix("makepkg-")
-            .tempdir_in(fixture_root())?;
+            .prefix("rieter-makepkg-")
+            .tempdir()?;
         let out = work.path().join("out");
         std::fs::create_dir(&out)?;
         std::fs::write(work.path().join("PKGBUILD"), &pkgbuild)?;
         make_world_writable(work.path())?;
         make_world_writable(&out)?;
         run_makepkg(work.path(), &out, self.ext, &self.arch)?;
-        for path in &expected {
-            let name = path.file_name().expect("file name");
-            ensure!(
-                out.join(name).is_file(),
-                "makepkg did not produce {}",
-                name.to_string_lossy()
-            );
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(fixture_root())?;
+        for name in &names {
+            let built = out.join(name);
+            ensure!(built.is_file(), "makepkg did not produce {name}");
+            std::fs::copy(&built, staging.path().join(name))?;
         }
         // Publish the whole directory at once so concurrent tests never see half a build.
-        match std::fs::rename(&out, &cache) {
+        match std::fs::rename(staging.path(), &cache) {
             Ok(()) => {}
             Err(_) if expected.iter().all(|p| p.is_file()) => {}
             Err(err) => return Err(err).context("storing the built fixture"),
@@ -295,15 +293,50 @@ impl Build {
         Ok(expected)
     }
 
-    /// One makepkg run producing `count` small packages `{prefix}-0000`, `{prefix}-0001`, ...
-    /// (a split package), for tests that need many distinct packages.
-    pub fn many(prefix: &str, count: usize, pkgver: &str) -> Self {
-        let mut build = Self::new(&format!("{prefix}-0000"), pkgver);
-        build.pkgbase = prefix.to_owned();
-        build.packages = (0..count)
-            .map(|i| Pkg::new(&format!("{prefix}-{i:04}")))
-            .collect();
-        build
+    /// Builds several PKGBUILDs, as many at a time as there are CPUs (makepkg spends its time
+    /// in single-threaded shell work). Results are in `builds` order.
+    pub fn build_all(builds: &[Build]) -> anyhow::Result<Vec<Vec<PathBuf>>> {
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<anyhow::Result<Vec<PathBuf>>>>> =
+            builds.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..parallel.min(builds.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(build) = builds.get(i) else { break };
+                        *results[i].lock().expect("result slot") = Some(build.build());
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .expect("result slot")
+                    .expect("every build ran")
+            })
+            .collect()
+    }
+
+    /// `count` small packages `{prefix}-0000`, `{prefix}-0001`, ... of version `pkgver`, as
+    /// split-package builds of at most 25 packages each (so they build in parallel). Build them
+    /// with [`Build::build_all`] or [`build_many`].
+    pub fn many(prefix: &str, count: usize, pkgver: &str) -> Vec<Self> {
+        const PER_BUILD: usize = 25;
+        (0..count)
+            .step_by(PER_BUILD)
+            .map(|first| {
+                let mut build = Self::new(&format!("{prefix}-{first:04}"), pkgver);
+                build.pkgbase = format!("{prefix}-base-{first:04}");
+                build.packages = (first..count.min(first + PER_BUILD))
+                    .map(|i| Pkg::new(&format!("{prefix}-{i:04}")))
+                    .collect();
+                build
+            })
+            .collect()
     }
 
     /// Builds and returns the only package of a non-split build.
@@ -325,20 +358,30 @@ fn write_array(out: &mut String, name: &str, values: &[String]) {
     }
 }
 
-/// Where built fixtures are cached: `$RIETER_FIXTURE_DIR` or `<workspace>/target/rieter-fixtures`.
+/// Where built fixtures are cached: `$RIETER_FIXTURE_DIR`, else the user's cache directory
+/// (`$XDG_CACHE_HOME` or `~/.cache`)`/rieter-fixtures`, so clean checkouts on one machine
+/// share them; entries are keyed by the hash of their PKGBUILD.
 pub fn fixture_root() -> PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
+        let cache_home = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
         let root = std::env::var_os("RIETER_FIXTURE_DIR")
             .map(PathBuf::from)
+            .or_else(|| cache_home.map(|c| c.join("rieter-fixtures")))
             .unwrap_or_else(|| {
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rieter-fixtures")
             });
         std::fs::create_dir_all(&root).expect("creating the fixture directory");
-        make_world_writable(&root).expect("opening the fixture directory to the build user");
         root
     })
     .clone()
+}
+
+/// Builds every package of `builds` (see [`Build::many`]), flattened in order.
+pub fn build_many(builds: &[Build]) -> anyhow::Result<Vec<PathBuf>> {
+    Ok(Build::build_all(builds)?.into_iter().flatten().collect())
 }
 
 const BUILD_USER: &str = "rieter-builder";
