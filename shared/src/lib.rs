@@ -7,6 +7,7 @@
 pub mod db;
 pub mod ingest;
 pub mod jobs;
+pub mod keys;
 pub mod names;
 pub mod package;
 pub mod publish;

@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 pub const ENV_PREFIX: &str = "RIETER";
 pub const CONFIG_FILE_VAR: &str = "RIETER_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "rieter.toml";
+/// Keys whose environment variable holds a comma-separated list (`RIETER_PRIVATE_DISTROS=a,b`).
+const LIST_KEYS: [&str; 1] = ["private_distros"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -62,7 +64,9 @@ pub fn load<T: DeserializeOwned>() -> Result<T, SettingsError> {
         .add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("_")
-                .try_parsing(true),
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key(LIST_KEYS[0]),
         )
         .build()
         .map_err(|e| SettingsError::File {

@@ -2,6 +2,8 @@
 //! migrated schema (`.sqlx/` holds the offline data for builds without a database).
 
 pub mod catalogue;
+pub mod keys;
+pub mod listing;
 pub mod maintenance;
 pub mod packages;
 pub mod regen;

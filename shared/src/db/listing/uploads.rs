@@ -1,0 +1,49 @@
+//! Uploads as the API lists them, newest first.
+
+use sqlx::PgExecutor;
+
+use super::{Hidden, Page, Window};
+use crate::db::uploads::{Upload, UploadStatus};
+
+pub async fn list(
+    executor: impl PgExecutor<'_> + Copy,
+    hidden: &Hidden,
+    status: Option<UploadStatus>,
+    window: Window,
+) -> Result<Page<Upload>, sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from uploads
+           where ($1::upload_status is null or status = $1) and distro <> all($2)"#,
+        status as Option<UploadStatus>,
+        hidden.names()
+    )
+    .fetch_one(executor)
+    .await?;
+    if window.offset >= total {
+        return Ok(Page {
+            items: Vec::new(),
+            total,
+        });
+    }
+    let items = sqlx::query_as!(
+        Upload,
+        r#"with page as (
+             select id, created_at from uploads
+             where ($1::upload_status is null or status = $1) and distro <> all($2)
+             order by created_at desc, id desc
+             limit $3 offset $4
+           )
+           select u.id, u.distro, u.repo, u.status as "status: UploadStatus", u.error, u.size,
+                  u.sha256, u.md5, u.allow_downgrade, u.overwrite, u.package_id, u.package_name,
+                  u.package_version, u.package_arch, u.created_at, u.updated_at
+           from page join uploads u on u.id = page.id
+           order by page.created_at desc, page.id desc"#,
+        status as Option<UploadStatus>,
+        hidden.names(),
+        window.limit,
+        window.offset
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(Page { items, total })
+}
