@@ -1,13 +1,24 @@
 //! Who is calling, and whether they may do what they ask.
 //!
 //! A key is accepted as `Authorization: Bearer <key>`, `X-Api-Key: <key>`, or as the password
-//! of HTTP Basic auth (so `Server = https://_:KEY@host/...` works in pacman.conf).
+//! of HTTP Basic auth (so `Server = https://_:KEY@host/...` works in pacman.conf). It is the
+//! configured admin key or a key made with `POST /api/v1/keys`; what a key may do is decided
+//! by `rieter::keys::permits`.
+//!
+//! A missing or unknown key is a 401; a known key without the scope for the action is a 403.
+//! Reads need no key, except of private distributions: without access to one, a caller sees
+//! nothing of it (listings leave it out, direct reads are 404 as for a name that does not exist).
 
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
-use rieter::names::{DistroName, RepoName};
+use rieter::db::keys as key_db;
+use rieter::db::listing::Hidden;
+use rieter::keys::{self, Scope};
 use rieter::settings::Secret;
-use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use rieter::keys::Access as Action;
 
 use crate::error::ApiError;
 
@@ -31,12 +42,23 @@ pub struct HeaderKey(ApiKey);
 #[oai(ty = "basic", rename = "basicKey")]
 pub struct BasicKey(Basic);
 
-/// Any of the accepted ways to present an API key.
+/// Any of the accepted ways to present an API key; operations taking it require one.
 #[derive(SecurityScheme)]
 pub enum Credentials {
     Bearer(BearerKey),
     Header(HeaderKey),
     Basic(BasicKey),
+}
+
+/// A key if one is presented: operations taking it are public but show more to some keys
+/// (private distributions).
+#[derive(SecurityScheme)]
+pub enum MaybeCredentials {
+    Bearer(BearerKey),
+    Header(HeaderKey),
+    Basic(BasicKey),
+    #[oai(fallback)]
+    Anonymous,
 }
 
 impl Credentials {
@@ -49,70 +71,111 @@ impl Credentials {
     }
 }
 
-/// Something a caller wants to do that needs a key.
-#[derive(Debug, Clone, Copy)]
-pub enum Action<'a> {
-    Publish {
-        distro: &'a DistroName,
-        repo: &'a RepoName,
-    },
-    /// Removing from a repository, or (without one) a whole distribution.
-    Remove {
-        distro: &'a DistroName,
-        repo: Option<&'a RepoName>,
-    },
+impl MaybeCredentials {
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Bearer(b) => Some(&b.0.token),
+            Self::Header(h) => Some(&h.0.key),
+            Self::Basic(b) => Some(&b.0.password),
+            Self::Anonymous => None,
+        }
+    }
 }
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
+    /// No key presented.
+    Anonymous,
+    /// The configured admin key.
     Admin,
+    /// A key from the database.
+    Key { id: Uuid, scopes: Vec<Scope> },
+}
+
+impl Principal {
+    pub fn may(&self, access: Action<'_>) -> bool {
+        match self {
+            Self::Anonymous => false,
+            Self::Admin => true,
+            Self::Key { scopes, .. } => keys::permits(scopes, access),
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct Authenticator {
     admin_key_digest: [u8; 32],
+    pool: PgPool,
+    private_distros: Vec<String>,
 }
 
 impl Authenticator {
-    pub fn new(admin_key: &Secret<String>) -> Self {
+    pub fn new(admin_key: &Secret<String>, pool: PgPool, private_distros: Vec<String>) -> Self {
         Self {
-            admin_key_digest: digest(admin_key.expose()),
+            admin_key_digest: keys::digest(admin_key.expose()),
+            pool,
+            private_distros,
         }
     }
 
-    pub fn authorize(
+    /// The caller for a presented key: 401 when it is not a key we know.
+    pub async fn identify(&self, key: &str) -> Result<Principal, ApiError> {
+        let presented = keys::digest(key);
+        if keys::digests_match(&presented, &self.admin_key_digest) {
+            return Ok(Principal::Admin);
+        }
+        let invalid = || ApiError::unauthorized("the API key is not valid");
+        let Some(prefix) = keys::prefix_of(key) else {
+            return Err(invalid());
+        };
+        let candidates = key_db::candidates(&self.pool, prefix)
+            .await
+            .map_err(|e| match e {
+                key_db::KeyDbError::Sql(e) => ApiError::database("looking up an API key", e),
+                other => ApiError::internal("looking up an API key", other),
+            })?;
+        // Every candidate is compared, so timing does not depend on which one matched.
+        let mut found = None;
+        for candidate in candidates {
+            if keys::digests_match(&presented, &candidate.secret_sha256) {
+                found = Some(Principal::Key {
+                    id: candidate.id,
+                    scopes: candidate.scopes,
+                });
+            }
+        }
+        found.ok_or_else(invalid)
+    }
+
+    /// Checks that the key may do `action`: 401 for an unknown key, 403 for a known one
+    /// without the scope.
+    pub async fn authorize(
         &self,
         credentials: &Credentials,
         action: Action<'_>,
     ) -> Result<Principal, ApiError> {
-        let presented = digest(credentials.key());
-        if constant_time_eq(&presented, &self.admin_key_digest) {
-            tracing::debug!(?action, "authorized admin");
-            return Ok(Principal::Admin);
+        let principal = self.identify(credentials.key()).await?;
+        if !principal.may(action) {
+            tracing::info!(?action, "API key lacks the scope");
+            return Err(ApiError::forbidden("the API key may not do this"));
         }
-        Err(ApiError::unauthorized("the API key is not valid"))
+        tracing::debug!(?action, "authorized");
+        Ok(principal)
     }
-}
 
-fn digest(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// Compares digests without an early exit, so timing does not reveal how much matched.
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compares_digests_exactly() {
-        let a = digest("correct horse battery staple");
-        let b = digest("correct horse battery stapler");
-        assert!(constant_time_eq(&a, &a.clone()));
-        assert!(!constant_time_eq(&a, &b));
+    /// The distributions a reader may not see: 401 for an unknown key.
+    pub async fn hidden(&self, credentials: &MaybeCredentials) -> Result<Hidden, ApiError> {
+        let principal = match credentials.key() {
+            Some(key) => self.identify(key).await?,
+            None => Principal::Anonymous,
+        };
+        Ok(Hidden(
+            self.private_distros
+                .iter()
+                .filter(|d| !principal.may(Action::Read { distro: d }))
+                .cloned()
+                .collect(),
+        ))
     }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use rieter::names::DistroName;
 use rieter::settings::{self, LogFormat, Secret, SettingsError};
 use serde::Deserialize;
 
@@ -32,6 +33,10 @@ pub struct ApiConfig {
     pub shutdown_grace_secs: u64,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Distributions whose databases, package files and API data only callers with a key for
+    /// them may read (`RIETER_PRIVATE_DISTROS=a,b`).
+    #[serde(default)]
+    pub private_distros: Vec<String>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -60,7 +65,14 @@ fn default_shutdown_grace_secs() -> u64 {
 
 impl ApiConfig {
     pub fn load() -> Result<Self, SettingsError> {
-        let config: Self = settings::load()?;
+        let mut config: Self = settings::load()?;
+        // `RIETER_PRIVATE_DISTROS=` (empty) or `a, b` mean what they look like.
+        config.private_distros = config
+            .private_distros
+            .iter()
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .collect();
         config.validate()?;
         Ok(config)
     }
@@ -77,6 +89,10 @@ impl ApiConfig {
                 "max_upload_bytes",
                 "must be positive",
             ));
+        }
+        for name in &self.private_distros {
+            DistroName::parse(name)
+                .map_err(|e| SettingsError::invalid("private_distros", e.to_string()))?;
         }
         if self.db_max_connections == 0 {
             return Err(SettingsError::invalid(

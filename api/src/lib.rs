@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 mod http_file;
+mod pagination;
 mod routes;
 pub mod state;
 mod telemetry;
@@ -78,9 +79,13 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     Ok(AppState {
+        auth: Authenticator::new(
+            &config.api_key,
+            pool.clone(),
+            config.private_distros.clone(),
+        ),
         pool,
         storage,
-        auth: Authenticator::new(&config.api_key),
         config: Arc::new(config),
     })
 }

@@ -1,47 +1,69 @@
 //! The HTTP surface: every operation is a poem-openapi operation, so the served document
 //! describes all of it.
 
+mod distros;
 mod health;
+mod keys;
+mod merged;
+mod packages;
 mod remove;
 mod repo_files;
 mod upload;
 mod upload_status;
+mod uploads_list;
 
 use poem_openapi::{OpenApiService, Tags};
+
+use merged::MergedPaths;
 
 #[derive(Tags)]
 pub enum Tag {
     /// Liveness and readiness.
     Health,
+    /// Distributions, repositories and packages.
+    Catalogue,
     /// Publishing packages and following their progress.
     Uploads,
     /// What pacman downloads, and removing from repositories.
     Repository,
+    /// API keys and their scopes (admin only).
+    Keys,
 }
 
-pub type Api = (
+pub type Api = MergedPaths<(
     health::HealthApi,
+    distros::DistrosApi,
+    packages::PackagesApi,
     upload::UploadApi,
     upload_status::UploadStatusApi,
+    uploads_list::UploadsListApi,
+    keys::KeysApi,
     repo_files::RepoFilesApi,
     remove::RemoveApi,
-);
+)>;
 
 /// The OpenAPI service of all operations, independent of any running state.
 pub fn openapi_service() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (
+        MergedPaths((
             health::HealthApi,
+            distros::DistrosApi,
+            packages::PackagesApi,
             upload::UploadApi,
             upload_status::UploadStatusApi,
+            uploads_list::UploadsListApi,
+            keys::KeysApi,
             repo_files::RepoFilesApi,
             remove::RemoveApi,
-        ),
+        )),
         "Rieter",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
         "A self-hosted package repository server for pacman. Errors are RFC 9457 problem \
-         documents (`application/problem+json`).",
+         documents (`application/problem+json`). Lists are paginated alike: `page` (from 1) \
+         and `per_page` (default 50, at most 200) in the query; `items`, `page`, `per_page` \
+         and `total` in the body. Reads are public except for private distributions, which \
+         only keys with access to them can see.",
     )
 }

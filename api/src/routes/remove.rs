@@ -46,13 +46,16 @@ impl RemoveApi {
         name: Path<String>,
     ) -> Result<PackageRemoved, ApiError> {
         let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
-        state.auth.authorize(
-            &credentials,
-            Action::Remove {
-                distro: &distro,
-                repo: Some(&repo),
-            },
-        )?;
+        state
+            .auth
+            .authorize(
+                &credentials,
+                Action::Remove {
+                    distro: &distro,
+                    repo: Some(&repo),
+                },
+            )
+            .await?;
         let blobs = removal::remove_package(&state.pool, &distro, &repo, &arch, &name)
             .await
             .map_err(|e| ApiError::database("removing a package", e))?
@@ -80,13 +83,16 @@ impl RemoveApi {
         arch: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
-        state.auth.authorize(
-            &credentials,
-            Action::Remove {
-                distro: &distro,
-                repo: Some(&repo),
-            },
-        )?;
+        state
+            .auth
+            .authorize(
+                &credentials,
+                Action::Remove {
+                    distro: &distro,
+                    repo: Some(&repo),
+                },
+            )
+            .await?;
         let blobs = removal::remove_arch(&state.pool, &distro, &repo, &arch)
             .await
             .map_err(|e| ApiError::database("removing an architecture", e))?
@@ -115,13 +121,16 @@ impl RemoveApi {
         repo: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let (distro, repo) = (distro_name(&distro)?, repo_name(&repo)?);
-        state.auth.authorize(
-            &credentials,
-            Action::Remove {
-                distro: &distro,
-                repo: Some(&repo),
-            },
-        )?;
+        state
+            .auth
+            .authorize(
+                &credentials,
+                Action::Remove {
+                    distro: &distro,
+                    repo: Some(&repo),
+                },
+            )
+            .await?;
         let blobs = removal::remove_repo(&state.pool, &distro, &repo)
             .await
             .map_err(|e| ApiError::database("removing a repository", e))?
@@ -141,13 +150,16 @@ impl RemoveApi {
         distro: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let distro = distro_name(&distro)?;
-        state.auth.authorize(
-            &credentials,
-            Action::Remove {
-                distro: &distro,
-                repo: None,
-            },
-        )?;
+        state
+            .auth
+            .authorize(
+                &credentials,
+                Action::Remove {
+                    distro: &distro,
+                    repo: None,
+                },
+            )
+            .await?;
         let blobs = removal::remove_distro(&state.pool, &distro)
             .await
             .map_err(|e| ApiError::database("removing a distribution", e))?

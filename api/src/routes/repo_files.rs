@@ -16,6 +16,7 @@ use rieter::publish::DbFileNames;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::Tag;
+use crate::auth::MaybeCredentials;
 use crate::error::{ApiError, Problem};
 use crate::http_file::{Selection, Validators, select};
 use crate::state::AppState;
@@ -60,9 +61,11 @@ pub struct RepoFilesApi;
 impl RepoFilesApi {
     /// Download a repository file: `{repo}.db`, `{repo}.db.tar.gz`, `{repo}.files`,
     /// `{repo}.files.tar.gz` or a package file named by the database. This is the URL to give
-    /// pacman: `Server = https://host/{distro}/{repo}/$arch`.
+    /// pacman: `Server = https://host/{distro}/{repo}/$arch`. Files of a private distribution
+    /// need a key with access to it, e.g. as the Basic password:
+    /// `Server = https://_:KEY@host/{distro}/{repo}/$arch`; without one they are 404.
     #[oai(
-        path = "/:distro/:repo/:arch/:file",
+        path = "/:distro/:repo/:arch/:name",
         method = "get",
         operation_id = "get_repo_file"
     )]
@@ -73,7 +76,10 @@ impl RepoFilesApi {
         distro: Path<String>,
         repo: Path<String>,
         arch: Path<String>,
+        /// The file's name.
+        #[oai(name = "name")]
         file: Path<String>,
+        credentials: MaybeCredentials,
         #[oai(name = "Range")] range: Header<Option<String>>,
         #[oai(name = "If-Range")] if_range: Header<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
@@ -86,12 +92,16 @@ impl RepoFilesApi {
             if_modified_since: if_modified_since.0,
             head: false,
         };
+        let hidden = state.auth.hidden(&credentials).await?;
+        if hidden.hides(&distro) {
+            return Err(not_found(&distro, &repo, &arch, &file));
+        }
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 
     /// The headers `GET` would send for a repository file, without the body.
     #[oai(
-        path = "/:distro/:repo/:arch/:file",
+        path = "/:distro/:repo/:arch/:name",
         method = "head",
         operation_id = "head_repo_file"
     )]
@@ -102,7 +112,10 @@ impl RepoFilesApi {
         distro: Path<String>,
         repo: Path<String>,
         arch: Path<String>,
+        /// The file's name.
+        #[oai(name = "name")]
         file: Path<String>,
+        credentials: MaybeCredentials,
         #[oai(name = "Range")] range: Header<Option<String>>,
         #[oai(name = "If-Range")] if_range: Header<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
@@ -115,6 +128,10 @@ impl RepoFilesApi {
             if_modified_since: if_modified_since.0,
             head: true,
         };
+        let hidden = state.auth.hidden(&credentials).await?;
+        if hidden.hides(&distro) {
+            return Err(not_found(&distro, &repo, &arch, &file));
+        }
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 }
@@ -135,7 +152,7 @@ async fn serve(
     file: &str,
     request: FileRequest,
 ) -> Result<FileResponse, ApiError> {
-    let not_found = || ApiError::not_found(format!("no file {distro}/{repo}/{arch}/{file}"));
+    let not_found = || not_found(distro, repo, arch, file);
     // A name that could not exist is simply not found.
     let (Ok(distro), Ok(repo), Ok(arch)) = (
         DistroName::parse(distro),
@@ -223,6 +240,12 @@ async fn serve(
             format!("bytes */{len}"),
         )),
     }
+}
+
+/// A file of a private distribution the caller may not read is answered as a file that does
+/// not exist, so the answer does not tell whether it does.
+fn not_found(distro: &str, repo: &str, arch: &str, file: &str) -> ApiError {
+    ApiError::not_found(format!("no file {distro}/{repo}/{arch}/{file}"))
 }
 
 /// A repository architecture that exists but whose first database is not built yet serves an

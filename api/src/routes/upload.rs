@@ -115,13 +115,16 @@ async fn receive(
     let distro =
         DistroName::parse(&request.distro).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let repo = RepoName::parse(&request.repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.auth.authorize(
-        credentials,
-        Action::Publish {
-            distro: &distro,
-            repo: &repo,
-        },
-    )?;
+    state
+        .auth
+        .authorize(
+            credentials,
+            Action::Publish {
+                distro: &distro,
+                repo: &repo,
+            },
+        )
+        .await?;
 
     let limit = state.config.max_upload_bytes;
     let declared = req

@@ -6,6 +6,7 @@ use rieter::db::uploads;
 use uuid::Uuid;
 
 use super::Tag;
+use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::UploadView;
@@ -31,11 +32,14 @@ impl UploadStatusApi {
     async fn get_upload(
         &self,
         state: Data<&AppState>,
+        credentials: MaybeCredentials,
         id: Path<Uuid>,
     ) -> Result<UploadStatusResponse, ApiError> {
+        let hidden = state.auth.hidden(&credentials).await?;
         let upload = uploads::find(&state.pool, id.0)
             .await
             .map_err(|e| ApiError::database("loading an upload", e))?
+            .filter(|u| !hidden.hides(&u.distro))
             .ok_or_else(|| ApiError::not_found(format!("no upload with id {}", id.0)))?;
         Ok(UploadStatusResponse::Ok(Json(upload.into())))
     }

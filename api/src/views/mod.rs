@@ -1,5 +1,13 @@
 //! Response bodies of the JSON API.
 
+mod catalogue;
+mod key;
+mod package;
 mod upload;
 
-pub use upload::{UploadStatusView, UploadView, UploadedPackage};
+pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
+pub use key::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
+pub use package::{
+    FilePage, OptDepend, PackagePage, PackageSort, PackageSummaryView, PackageView, SortOrder,
+};
+pub use upload::{UploadPage, UploadStatusView, UploadView, UploadedPackage};

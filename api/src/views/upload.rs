@@ -92,3 +92,21 @@ impl From<Upload> for UploadView {
         }
     }
 }
+
+impl From<UploadStatusView> for UploadStatus {
+    fn from(status: UploadStatusView) -> Self {
+        match status {
+            UploadStatusView::Queued => Self::Queued,
+            UploadStatusView::Processing => Self::Processing,
+            UploadStatusView::Parsed => Self::Parsed,
+            UploadStatusView::Published => Self::Published,
+            UploadStatusView::Failed => Self::Failed,
+        }
+    }
+}
+
+crate::pagination::page_of!(
+    /// A page of uploads, newest first.
+    UploadPage,
+    UploadView
+);

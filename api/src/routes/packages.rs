@@ -1,0 +1,166 @@
+//! Packages: listing, one package, and its file list.
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use rieter::db::listing::packages::{self, Filter, SortKey};
+
+use super::Tag;
+use crate::auth::MaybeCredentials;
+use crate::error::ApiError;
+use crate::pagination::{default_page, default_per_page, window};
+use crate::state::AppState;
+use crate::views::{FilePage, PackagePage, PackageSort, PackageView, SortOrder};
+
+#[derive(ApiResponse)]
+pub enum PackagePageResponse {
+    #[oai(status = 200)]
+    Ok(Json<PackagePage>),
+}
+
+#[derive(ApiResponse)]
+pub enum PackageResponse {
+    #[oai(status = 200)]
+    Ok(Json<PackageView>),
+}
+
+#[derive(ApiResponse)]
+pub enum FilePageResponse {
+    #[oai(status = 200)]
+    Ok(Json<FilePage>),
+}
+
+pub struct PackagesApi;
+
+#[OpenApi(tag = "Tag::Catalogue")]
+impl PackagesApi {
+    /// The packages of the catalogue (the current version of each), filtered and sorted.
+    /// Packages of private distributions appear only to keys with access.
+    #[oai(
+        path = "/api/v1/packages",
+        method = "get",
+        operation_id = "list_packages"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        credentials: MaybeCredentials,
+        /// Only packages of this distribution.
+        #[oai(validator(max_length = 255))]
+        distro: Query<Option<String>>,
+        /// Only packages of repositories with this name.
+        #[oai(validator(max_length = 255))]
+        repo: Query<Option<String>>,
+        /// Only packages of this architecture (`any` for architecture-independent ones).
+        #[oai(validator(max_length = 255))]
+        arch: Query<Option<String>>,
+        /// Only packages with exactly this name.
+        #[oai(validator(max_length = 255))]
+        name: Query<Option<String>>,
+        /// Only packages whose name or description contains this text, ignoring case. `%`, `_`
+        /// and `\` are ordinary characters here.
+        #[oai(validator(max_length = 255))]
+        q: Query<Option<String>>,
+        /// Order by name (default) or build date; ties are broken by id.
+        #[oai(default)]
+        sort: Query<PackageSort>,
+        /// `asc` (default) or `desc`.
+        #[oai(default)]
+        order: Query<SortOrder>,
+        /// Page number, from 1.
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<i64>,
+        /// Items per page (default 50, at most 200).
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "200"))
+        )]
+        per_page: Query<i64>,
+    ) -> Result<PackagePageResponse, ApiError> {
+        let hidden = state.auth.hidden(&credentials).await?;
+        let filter = Filter {
+            distro: distro.0,
+            repo: repo.0,
+            arch: arch.0,
+            name: name.0,
+            query: q.0,
+            sort: match sort.0 {
+                PackageSort::Name => SortKey::Name,
+                PackageSort::BuildDate => SortKey::BuildDate,
+            },
+            descending: order.0 == SortOrder::Desc,
+        };
+        let found = packages::list(&state.pool, &hidden, &filter, window(page.0, per_page.0))
+            .await
+            .map_err(|e| ApiError::database("listing packages", e))?;
+        Ok(PackagePageResponse::Ok(Json(PackagePage {
+            items: found.items.into_iter().map(Into::into).collect(),
+            page: page.0,
+            per_page: per_page.0,
+            total: found.total,
+        })))
+    }
+
+    /// A package: every field, its relations and where to download it.
+    #[oai(
+        path = "/api/v1/packages/:id",
+        method = "get",
+        operation_id = "get_package"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        credentials: MaybeCredentials,
+        id: Path<i64>,
+    ) -> Result<PackageResponse, ApiError> {
+        let hidden = state.auth.hidden(&credentials).await?;
+        let found = packages::find(&state.pool, &hidden, id.0)
+            .await
+            .map_err(|e| ApiError::database("loading a package", e))?
+            .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
+        Ok(PackageResponse::Ok(Json(found.into())))
+    }
+
+    /// The files a package installs, in the order of its `files` database entry (directories
+    /// end with `/`).
+    #[oai(
+        path = "/api/v1/packages/:id/files",
+        method = "get",
+        operation_id = "list_package_files"
+    )]
+    async fn files(
+        &self,
+        state: Data<&AppState>,
+        credentials: MaybeCredentials,
+        id: Path<i64>,
+        /// Page number, from 1.
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
+        page: Query<i64>,
+        /// Items per page (default 50, at most 200).
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "200"))
+        )]
+        per_page: Query<i64>,
+    ) -> Result<FilePageResponse, ApiError> {
+        let hidden = state.auth.hidden(&credentials).await?;
+        let found = packages::files(&state.pool, &hidden, id.0, window(page.0, per_page.0))
+            .await
+            .map_err(|e| ApiError::database("listing a package's files", e))?
+            .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
+        Ok(FilePageResponse::Ok(Json(FilePage {
+            items: found.paths,
+            page: page.0,
+            per_page: per_page.0,
+            total: found.total,
+        })))
+    }
+}
