@@ -7,7 +7,9 @@
 //!
 //! A missing or unknown key is a 401; a known key without the scope for the action is a 403.
 //! Reads need no key, except of private distributions: without access to one, a caller sees
-//! nothing of it (listings leave it out, direct reads are 404 as for a name that does not exist).
+//! nothing of it. Listings leave it out; a path naming it answers 401 without a key (so that
+//! clients such as pacman send theirs) and 404 to a key without access; a package or upload
+//! of it, asked for by id, is 404 as for an id that does not exist.
 
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
@@ -164,18 +166,47 @@ impl Authenticator {
         Ok(principal)
     }
 
-    /// The distributions a reader may not see: 401 for an unknown key.
-    pub async fn hidden(&self, credentials: &MaybeCredentials) -> Result<Hidden, ApiError> {
+    /// What a reader may see: 401 for an unknown key.
+    pub async fn reader(&self, credentials: &MaybeCredentials) -> Result<Reader, ApiError> {
         let principal = match credentials.key() {
             Some(key) => self.identify(key).await?,
             None => Principal::Anonymous,
         };
-        Ok(Hidden(
-            self.private_distros
-                .iter()
-                .filter(|d| !principal.may(Action::Read { distro: d }))
-                .cloned()
-                .collect(),
-        ))
+        let hidden = self
+            .private_distros
+            .iter()
+            .filter(|d| !principal.may(Action::Read { distro: d }))
+            .cloned()
+            .collect();
+        Ok(Reader {
+            hidden: Hidden(hidden),
+            anonymous: principal == Principal::Anonymous,
+        })
+    }
+}
+
+/// A caller of a read operation.
+pub struct Reader {
+    /// The private distributions it may not see.
+    pub hidden: Hidden,
+    anonymous: bool,
+}
+
+impl Reader {
+    /// For a request whose path names `distro`: fine when the caller may see it. Otherwise a
+    /// caller without a key is asked for one (401 with `WWW-Authenticate`: pacman and curl
+    /// send the credentials of a `https://_:KEY@host/` URL only after that challenge), and a
+    /// key without access gets `not_found`, the answer for a name that does not exist. Both
+    /// answers are the same whether or not the named thing exists.
+    pub fn check_named(
+        &self,
+        distro: &str,
+        not_found: impl FnOnce() -> ApiError,
+    ) -> Result<(), ApiError> {
+        match (self.hidden.hides(distro), self.anonymous) {
+            (false, _) => Ok(()),
+            (true, true) => Err(ApiError::key_required()),
+            (true, false) => Err(not_found()),
+        }
     }
 }

@@ -88,6 +88,11 @@ impl ApiError {
         )
     }
 
+    /// No key was presented where one is needed.
+    pub fn key_required() -> Self {
+        Self::unauthorized(MISSING_KEY)
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(Json(Problem::new(StatusCode::FORBIDDEN, detail)))
     }

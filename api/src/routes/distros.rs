@@ -64,8 +64,8 @@ impl DistrosApi {
         )]
         per_page: Query<i64>,
     ) -> Result<DistroPageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let found = distros::list(&state.pool, &hidden, window(page.0, per_page.0))
+        let reader = state.auth.reader(&credentials).await?;
+        let found = distros::list(&state.pool, &reader.hidden, window(page.0, per_page.0))
             .await
             .map_err(|e| ApiError::database("listing distributions", e))?;
         Ok(DistroPageResponse::Ok(Json(DistroPage {
@@ -88,11 +88,13 @@ impl DistrosApi {
         credentials: MaybeCredentials,
         distro: Path<String>,
     ) -> Result<DistroResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let found = distros::find(&state.pool, &hidden, &distro)
+        let reader = state.auth.reader(&credentials).await?;
+        let missing = || ApiError::not_found(format!("no distribution {}", distro.0));
+        reader.check_named(&distro, missing)?;
+        let found = distros::find(&state.pool, &reader.hidden, &distro)
             .await
             .map_err(|e| ApiError::database("loading a distribution", e))?
-            .ok_or_else(|| ApiError::not_found(format!("no distribution {}", distro.0)))?;
+            .ok_or_else(missing)?;
         Ok(DistroResponse::Ok(Json(found.into())))
     }
 
@@ -120,11 +122,18 @@ impl DistrosApi {
         )]
         per_page: Query<i64>,
     ) -> Result<RepoPageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let found = distros::repos(&state.pool, &hidden, &distro, window(page.0, per_page.0))
-            .await
-            .map_err(|e| ApiError::database("listing repositories", e))?
-            .ok_or_else(|| ApiError::not_found(format!("no distribution {}", distro.0)))?;
+        let reader = state.auth.reader(&credentials).await?;
+        let missing = || ApiError::not_found(format!("no distribution {}", distro.0));
+        reader.check_named(&distro, missing)?;
+        let found = distros::repos(
+            &state.pool,
+            &reader.hidden,
+            &distro,
+            window(page.0, per_page.0),
+        )
+        .await
+        .map_err(|e| ApiError::database("listing repositories", e))?
+        .ok_or_else(missing)?;
         Ok(RepoPageResponse::Ok(Json(RepoPage {
             items: found.items.into_iter().map(Into::into).collect(),
             page: page.0,
@@ -147,11 +156,13 @@ impl DistrosApi {
         distro: Path<String>,
         repo: Path<String>,
     ) -> Result<RepoResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let (found, arches) = distros::repo(&state.pool, &hidden, &distro, &repo)
+        let reader = state.auth.reader(&credentials).await?;
+        let missing = || ApiError::not_found(format!("no repository {}/{}", distro.0, repo.0));
+        reader.check_named(&distro, missing)?;
+        let (found, arches) = distros::repo(&state.pool, &reader.hidden, &distro, &repo)
             .await
             .map_err(|e| ApiError::database("loading a repository", e))?
-            .ok_or_else(|| ApiError::not_found(format!("no repository {}/{}", distro.0, repo.0)))?;
+            .ok_or_else(missing)?;
         let arches = arches
             .into_iter()
             .map(|a| RepoArchView::new(&found.distro, &found.name, a))

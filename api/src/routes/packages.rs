@@ -82,7 +82,7 @@ impl PackagesApi {
         )]
         per_page: Query<i64>,
     ) -> Result<PackagePageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
+        let reader = state.auth.reader(&credentials).await?;
         let filter = Filter {
             distro: distro.0,
             repo: repo.0,
@@ -95,9 +95,14 @@ impl PackagesApi {
             },
             descending: order.0 == SortOrder::Desc,
         };
-        let found = packages::list(&state.pool, &hidden, &filter, window(page.0, per_page.0))
-            .await
-            .map_err(|e| ApiError::database("listing packages", e))?;
+        let found = packages::list(
+            &state.pool,
+            &reader.hidden,
+            &filter,
+            window(page.0, per_page.0),
+        )
+        .await
+        .map_err(|e| ApiError::database("listing packages", e))?;
         Ok(PackagePageResponse::Ok(Json(PackagePage {
             items: found.items.into_iter().map(Into::into).collect(),
             page: page.0,
@@ -118,8 +123,8 @@ impl PackagesApi {
         credentials: MaybeCredentials,
         id: Path<i64>,
     ) -> Result<PackageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let found = packages::find(&state.pool, &hidden, id.0)
+        let reader = state.auth.reader(&credentials).await?;
+        let found = packages::find(&state.pool, &reader.hidden, id.0)
             .await
             .map_err(|e| ApiError::database("loading a package", e))?
             .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
@@ -151,11 +156,16 @@ impl PackagesApi {
         )]
         per_page: Query<i64>,
     ) -> Result<FilePageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
-        let found = packages::files(&state.pool, &hidden, id.0, window(page.0, per_page.0))
-            .await
-            .map_err(|e| ApiError::database("listing a package's files", e))?
-            .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
+        let reader = state.auth.reader(&credentials).await?;
+        let found = packages::files(
+            &state.pool,
+            &reader.hidden,
+            id.0,
+            window(page.0, per_page.0),
+        )
+        .await
+        .map_err(|e| ApiError::database("listing a package's files", e))?
+        .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
         Ok(FilePageResponse::Ok(Json(FilePage {
             items: found.paths,
             page: page.0,

@@ -63,7 +63,8 @@ impl RepoFilesApi {
     /// `{repo}.files.tar.gz` or a package file named by the database. This is the URL to give
     /// pacman: `Server = https://host/{distro}/{repo}/$arch`. Files of a private distribution
     /// need a key with access to it, e.g. as the Basic password:
-    /// `Server = https://_:KEY@host/{distro}/{repo}/$arch`; without one they are 404.
+    /// `Server = https://_:KEY@host/{distro}/{repo}/$arch`. Without a key they answer 401 with
+    /// a challenge (pacman sends the key only then); to a key without access, 404.
     #[oai(
         path = "/:distro/:repo/:arch/:name",
         method = "get",
@@ -92,10 +93,8 @@ impl RepoFilesApi {
             if_modified_since: if_modified_since.0,
             head: false,
         };
-        let hidden = state.auth.hidden(&credentials).await?;
-        if hidden.hides(&distro) {
-            return Err(not_found(&distro, &repo, &arch, &file));
-        }
+        let reader = state.auth.reader(&credentials).await?;
+        reader.check_named(&distro, || not_found(&distro, &repo, &arch, &file))?;
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 
@@ -128,10 +127,8 @@ impl RepoFilesApi {
             if_modified_since: if_modified_since.0,
             head: true,
         };
-        let hidden = state.auth.hidden(&credentials).await?;
-        if hidden.hides(&distro) {
-            return Err(not_found(&distro, &repo, &arch, &file));
-        }
+        let reader = state.auth.reader(&credentials).await?;
+        reader.check_named(&distro, || not_found(&distro, &repo, &arch, &file))?;
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 }
@@ -242,8 +239,6 @@ async fn serve(
     }
 }
 
-/// A file of a private distribution the caller may not read is answered as a file that does
-/// not exist, so the answer does not tell whether it does.
 fn not_found(distro: &str, repo: &str, arch: &str, file: &str) -> ApiError {
     ApiError::not_found(format!("no file {distro}/{repo}/{arch}/{file}"))
 }

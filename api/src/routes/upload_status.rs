@@ -35,11 +35,11 @@ impl UploadStatusApi {
         credentials: MaybeCredentials,
         id: Path<Uuid>,
     ) -> Result<UploadStatusResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
+        let reader = state.auth.reader(&credentials).await?;
         let upload = uploads::find(&state.pool, id.0)
             .await
             .map_err(|e| ApiError::database("loading an upload", e))?
-            .filter(|u| !hidden.hides(&u.distro))
+            .filter(|u| !reader.hidden.hides(&u.distro))
             .ok_or_else(|| ApiError::not_found(format!("no upload with id {}", id.0)))?;
         Ok(UploadStatusResponse::Ok(Json(upload.into())))
     }

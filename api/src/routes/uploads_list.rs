@@ -46,10 +46,10 @@ impl UploadsListApi {
         )]
         per_page: Query<i64>,
     ) -> Result<UploadPageResponse, ApiError> {
-        let hidden = state.auth.hidden(&credentials).await?;
+        let reader = state.auth.reader(&credentials).await?;
         let found = uploads::list(
             &state.pool,
-            &hidden,
+            &reader.hidden,
             status.0.map(Into::into),
             window(page.0, per_page.0),
         )
