@@ -2,7 +2,9 @@
 //! processes against a fresh Postgres database and data directory, and talks to them over HTTP
 //! the way users do.
 
+pub mod api;
 pub mod pacman;
+pub mod python;
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -298,6 +300,8 @@ impl Rieter {
         let resp = self
             .client
             .get(self.url(&format!("/api/v1/uploads/{id}")))
+            // The admin key, so uploads to private distributions can be followed too.
+            .bearer_auth(API_KEY)
             .send()
             .await?;
         ensure!(resp.status() == 200, "status of {id}: {}", resp.status());
