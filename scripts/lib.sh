@@ -27,17 +27,19 @@ ensure_test_tools() {
   for tool in makepkg pacman repo-add vercmp bsdtar fakeroot zstd xz bzip2 pg_isready docker-compose; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
+  # The Python tests (generated client, schemathesis) make virtual environments with pip.
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing test tools (missing: ${missing[*]})" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       makepkg pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 \
-      postgresql-client docker-compose >/dev/null
+      postgresql-client docker-compose python3 python3-venv python3-pip >/dev/null
   else
     echo "missing tools: ${missing[*]}; install the Debian packages makepkg" \
       "pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 postgresql-client" \
-      "docker-compose" >&2
+      "docker-compose python3 python3-venv" >&2
     return 1
   fi
 }

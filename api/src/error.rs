@@ -60,6 +60,9 @@ pub enum ApiError {
     /// The body is larger than the server accepts.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
+    /// The request body's content type is not one the operation accepts.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// The server failed; the cause is in its log.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -109,6 +112,13 @@ impl ApiError {
         Self::PayloadTooLarge(Json(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, detail)))
     }
 
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::UnsupportedMediaType(Json(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            detail,
+        )))
+    }
+
     pub fn insufficient_storage(detail: impl Into<String>) -> Self {
         Self::InsufficientStorage(Json(Problem::new(StatusCode::INSUFFICIENT_STORAGE, detail)))
     }
@@ -150,6 +160,7 @@ fn from_poem_error(err: poem::Error) -> ApiError {
     match status {
         StatusCode::UNAUTHORIZED => ApiError::unauthorized(MISSING_KEY),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(detail),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(detail),
         s if s.is_server_error() => ApiError::internal("request extraction failed", detail),
         _ => ApiError::bad_request(detail),
     }
@@ -158,26 +169,37 @@ fn from_poem_error(err: poem::Error) -> ApiError {
 /// Middleware giving every error response the problem shape, including those raised outside
 /// the OpenAPI operations (unknown routes, wrong methods, panics caught by poem).
 pub async fn problem_responses<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
     match next.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
         Err(err) => {
             let status = err.status();
-            let detail = if status.is_server_error() {
-                tracing::error!(error = %err, "unhandled server error");
-                "the server failed to handle this request; the cause is in its log".to_owned()
-            } else {
-                err.to_string()
-            };
+            let detail = err.to_string();
             let resp = err.into_response();
+            // An `ApiError` is already a problem document, and a 500 among them was logged
+            // where it was made.
             if resp.content_type() == Some(PROBLEM_CONTENT_TYPE) {
                 return Ok(resp);
             }
+            let detail = if status.is_server_error() {
+                tracing::error!(error = %detail, "unhandled server error");
+                "the server failed to handle this request; the cause is in its log".to_owned()
+            } else {
+                detail
+            };
             if status == StatusCode::UNAUTHORIZED {
                 // poem-openapi rejects a request without any credentials before the operation
                 // runs; say how to send them.
                 return Ok(ApiError::unauthorized(MISSING_KEY).into_response());
             }
-            Ok(problem_response(status, detail))
+            let mut resp = problem_response(status, detail);
+            if status == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(methods) = crate::allow::allowed(&path)
+                && let Ok(value) = poem::http::HeaderValue::from_str(&methods)
+            {
+                resp.headers_mut().insert(poem::http::header::ALLOW, value);
+            }
+            Ok(resp)
         }
     }
 }

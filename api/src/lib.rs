@@ -1,6 +1,7 @@
 //! The `rieter-api` process: receives uploads, serves the REST API and the repositories.
 //! Domain logic lives in the `rieter` (shared) crate; this crate is HTTP wiring.
 
+mod allow;
 pub mod auth;
 pub mod config;
 pub mod error;

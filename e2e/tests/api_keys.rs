@@ -41,6 +41,12 @@ async fn admins_manage_keys_and_secrets_are_shown_once() {
     assert_eq!(list["items"][0]["prefix"], created["prefix"]);
     assert!(list["items"][0].get("secret").is_none(), "{list}");
     assert!(!list.to_string().contains(&secret));
+    let (status, one) = rieter
+        .get_json(&format!("/api/v1/keys/{id}"), Auth::Bearer(API_KEY))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one, list["items"][0]);
 
     // Only admins manage keys: no key is 401, a scoped key 403.
     let (status, body) = rieter.get_json("/api/v1/keys", Auth::None).await.unwrap();

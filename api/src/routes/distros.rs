@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::db::listing::distros;
+use rieter::names::{DistroName, RepoName};
 
 use super::Tag;
 use crate::auth::MaybeCredentials;
@@ -90,6 +91,8 @@ impl DistrosApi {
     ) -> Result<DistroResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let missing = || ApiError::not_found(format!("no distribution {}", distro.0));
+        // A name that could not exist is simply not found.
+        DistroName::parse(&distro).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
         let found = distros::find(&state.pool, &reader.hidden, &distro)
             .await
@@ -124,6 +127,8 @@ impl DistrosApi {
     ) -> Result<RepoPageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let missing = || ApiError::not_found(format!("no distribution {}", distro.0));
+        // A name that could not exist is simply not found.
+        DistroName::parse(&distro).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
         let found = distros::repos(
             &state.pool,
@@ -158,6 +163,9 @@ impl DistrosApi {
     ) -> Result<RepoResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let missing = || ApiError::not_found(format!("no repository {}/{}", distro.0, repo.0));
+        // Names that could not exist are simply not found.
+        DistroName::parse(&distro).map_err(|_| missing())?;
+        RepoName::parse(&repo).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
         let (found, arches) = distros::repo(&state.pool, &reader.hidden, &distro, &repo)
             .await

@@ -13,7 +13,7 @@ use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
 use crate::pagination::{default_page, default_per_page, window};
 use crate::state::AppState;
-use crate::views::{CreatedKeyView, KeyPage, NewKeyView, ScopeView};
+use crate::views::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
 
 #[derive(ApiResponse)]
 pub enum KeyCreated {
@@ -26,6 +26,12 @@ pub enum KeyCreated {
 pub enum KeyPageResponse {
     #[oai(status = 200)]
     Ok(Json<KeyPage>),
+}
+
+#[derive(ApiResponse)]
+pub enum KeyResponse {
+    #[oai(status = 200)]
+    Ok(Json<KeyView>),
 }
 
 #[derive(ApiResponse)]
@@ -52,8 +58,10 @@ impl KeysApi {
             .authorize(&credentials, Action::ManageKeys)
             .await?;
         let name = body.0.name.trim();
-        if name.is_empty() {
-            return Err(ApiError::bad_request("a key needs a name"));
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "a key needs a name without control characters",
+            ));
         }
         let mut scopes = Vec::new();
         for scope in &body.0.scopes {
@@ -132,6 +140,25 @@ impl KeysApi {
         })))
     }
 
+    /// An API key, without its secret. Needs an admin key.
+    #[oai(path = "/api/v1/keys/:id", method = "get", operation_id = "get_key")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<Uuid>,
+    ) -> Result<KeyResponse, ApiError> {
+        state
+            .auth
+            .authorize(&credentials, Action::ManageKeys)
+            .await?;
+        let found = key_db::find(&state.pool, id.0)
+            .await
+            .map_err(key_error)?
+            .ok_or_else(|| ApiError::not_found(format!("no API key with id {}", id.0)))?;
+        Ok(KeyResponse::Ok(Json(found.into())))
+    }
+
     /// Delete an API key: it stops working at once. Needs an admin key.
     #[oai(
         path = "/api/v1/keys/:id",
@@ -156,5 +183,12 @@ impl KeysApi {
         }
         tracing::info!(key.id = %id.0, "API key deleted");
         Ok(KeyDeleted::Deleted)
+    }
+}
+
+fn key_error(err: KeyDbError) -> ApiError {
+    match err {
+        KeyDbError::Sql(e) => ApiError::database("reading API keys", e),
+        other => ApiError::internal("reading API keys", other),
     }
 }

@@ -63,12 +63,10 @@ impl PackagesApi {
         /// and `\` are ordinary characters here.
         #[oai(validator(max_length = 255))]
         q: Query<Option<String>>,
-        /// Order by name (default) or build date; ties are broken by id.
-        #[oai(default)]
-        sort: Query<PackageSort>,
-        /// `asc` (default) or `desc`.
-        #[oai(default)]
-        order: Query<SortOrder>,
+        /// Order by `name` (the default; bytewise) or `build_date`; ties are broken by id.
+        sort: Query<Option<PackageSort>>,
+        /// `asc` (the default) or `desc`.
+        order: Query<Option<SortOrder>>,
         /// Page number, from 1.
         #[oai(
             default = "default_page",
@@ -84,16 +82,16 @@ impl PackagesApi {
     ) -> Result<PackagePageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let filter = Filter {
-            distro: distro.0,
-            repo: repo.0,
-            arch: arch.0,
-            name: name.0,
-            query: q.0,
-            sort: match sort.0 {
+            distro: text_filter("distro", distro.0)?,
+            repo: text_filter("repo", repo.0)?,
+            arch: text_filter("arch", arch.0)?,
+            name: text_filter("name", name.0)?,
+            query: text_filter("q", q.0)?,
+            sort: match sort.0.unwrap_or_default() {
                 PackageSort::Name => SortKey::Name,
                 PackageSort::BuildDate => SortKey::BuildDate,
             },
-            descending: order.0 == SortOrder::Desc,
+            descending: order.0 == Some(SortOrder::Desc),
         };
         let found = packages::list(
             &state.pool,
@@ -172,5 +170,16 @@ impl PackagesApi {
             per_page: per_page.0,
             total: found.total,
         })))
+    }
+}
+
+/// A text filter, refused when it holds a NUL character (no text in the catalogue can, and
+/// Postgres refuses it in a parameter).
+fn text_filter(param: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.contains('\0') => Err(ApiError::bad_request(format!(
+            "`{param}` may not contain a NUL character"
+        ))),
+        other => Ok(other),
     }
 }

@@ -3,7 +3,7 @@
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi};
-use rieter::names::{ArchName, DistroName, NameError, RepoName};
+use rieter::names::{ArchName, DistroName, NameError, PackageName, RepoName};
 use rieter::removal;
 use uuid::Uuid;
 
@@ -46,6 +46,7 @@ impl RemoveApi {
         name: Path<String>,
     ) -> Result<PackageRemoved, ApiError> {
         let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
+        let package = PackageName::parse(&name).map_err(not_found)?;
         state
             .auth
             .authorize(
@@ -56,7 +57,7 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_package(&state.pool, &distro, &repo, &arch, &name)
+        let blobs = removal::remove_package(&state.pool, &distro, &repo, &arch, package.as_str())
             .await
             .map_err(|e| ApiError::database("removing a package", e))?
             .ok_or_else(|| {

@@ -58,6 +58,7 @@ pub struct RepoArchView {
     /// Packages its database lists: the architecture's own and the `any` ones.
     pub package_count: i64,
     /// When its database was last published; null before the first build.
+    #[oai(nullable)]
     pub published_at: Option<DateTime<Utc>>,
     /// How many times its database has been built.
     pub build_count: i64,

@@ -46,8 +46,10 @@ impl PermissionView {
 pub struct ScopeView {
     pub permission: PermissionView,
     /// Required for `publish` and `remove`; absent for `admin`.
+    #[oai(nullable)]
     pub distro: Option<String>,
     /// Limits the scope to one repository of `distro`.
+    #[oai(nullable)]
     pub repo: Option<String>,
 }
 

@@ -21,6 +21,7 @@ pub struct PackageSummaryView {
     pub name: String,
     /// Full version, `[epoch:]pkgver-pkgrel`.
     pub version: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub build_date: DateTime<Utc>,
     /// Size of the package file in bytes.
@@ -51,6 +52,7 @@ pub struct OptDepend {
     /// The dependency, possibly with a version constraint.
     pub name: String,
     /// What it is needed for; null when the package gives no reason.
+    #[oai(nullable)]
     pub description: Option<String>,
 }
 
@@ -79,11 +81,15 @@ pub struct PackageView {
     pub arch: String,
     pub name: String,
     /// The `pkgbase` it was built from.
+    #[oai(nullable)]
     pub base: Option<String>,
     pub version: String,
+    #[oai(nullable)]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub url: Option<String>,
     pub build_date: DateTime<Utc>,
+    #[oai(nullable)]
     pub packager: Option<String>,
     /// Installed size in bytes.
     pub installed_size: i64,
@@ -93,6 +99,7 @@ pub struct PackageView {
     pub sha256: String,
     pub md5: String,
     /// The detached signature from `.PKGINFO`, base64, if the package carries one.
+    #[oai(nullable)]
     pub pgpsig: Option<String>,
     pub licenses: Vec<String>,
     pub groups: Vec<String>,

@@ -35,6 +35,7 @@ impl From<UploadStatus> for UploadStatusView {
 #[derive(Debug, Clone, Object)]
 pub struct UploadedPackage {
     /// The package's id while it is the current version (null once replaced or removed).
+    #[oai(nullable)]
     pub id: Option<i64>,
     pub name: String,
     /// Full version, `[epoch:]pkgver-pkgrel`.
@@ -51,6 +52,7 @@ pub struct UploadView {
     pub id: Uuid,
     pub status: UploadStatusView,
     /// Why the upload failed; null unless `status` is `failed`.
+    #[oai(nullable)]
     pub error: Option<String>,
     pub distro: String,
     pub repo: String,
@@ -58,6 +60,7 @@ pub struct UploadView {
     pub size: i64,
     pub sha256: String,
     /// The parsed package; null until parsing succeeded.
+    #[oai(nullable)]
     pub package: Option<UploadedPackage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -171,6 +171,38 @@ pub async fn list(
     Ok((keys, total))
 }
 
+/// One key, without its secret.
+pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ApiKey>, KeyDbError> {
+    let row = sqlx::query!(
+        r#"select k.id, k.name, k.prefix, k.created_at,
+                  array_agg(s.permission order by s.permission, s.distro, s.repo) as "permissions!",
+                  array_agg(s.distro order by s.permission, s.distro, s.repo) as "distros!: Vec<Option<String>>",
+                  array_agg(s.repo order by s.permission, s.distro, s.repo) as "repos!: Vec<Option<String>>"
+           from api_keys k join api_key_scopes s on s.key_id = k.id
+           where k.id = $1
+           group by k.id"#,
+        id
+    )
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let scopes = StoredScopes {
+        permissions: row.permissions,
+        distros: row.distros,
+        repos: row.repos,
+    }
+    .parse(row.id)?;
+    Ok(Some(ApiKey {
+        id: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        scopes,
+        created_at: row.created_at,
+    }))
+}
+
 /// Deletes a key (its scopes go with it). Returns false when there was no such key.
 pub async fn delete(executor: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!("delete from api_keys where id = $1", id)
