@@ -11,20 +11,14 @@ pub async fn list(
     status: Option<UploadStatus>,
     window: Window,
 ) -> Result<Page<Upload>, sqlx::Error> {
+    // Counted alongside the page (two connections), as for packages.
     let total = sqlx::query_scalar!(
         r#"select count(*) as "n!" from uploads
            where ($1::upload_status is null or status = $1) and distro <> all($2)"#,
         status as Option<UploadStatus>,
         hidden.names()
     )
-    .fetch_one(executor)
-    .await?;
-    if window.offset >= total {
-        return Ok(Page {
-            items: Vec::new(),
-            total,
-        });
-    }
+    .fetch_one(executor);
     let items = sqlx::query_as!(
         Upload,
         r#"with page as (
@@ -43,7 +37,7 @@ pub async fn list(
         window.limit,
         window.offset
     )
-    .fetch_all(executor)
-    .await?;
+    .fetch_all(executor);
+    let (total, items) = tokio::try_join!(total, items)?;
     Ok(Page { items, total })
 }
