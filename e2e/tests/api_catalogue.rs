@@ -173,6 +173,25 @@ async fn the_catalogue_reads_back_through_every_endpoint() {
         .await
         .unwrap();
     assert_eq!(status, 400, "{body}");
+    // Text no catalogue entry can hold is refused or not found, never a server error.
+    for (path, expected) in [
+        ("/api/v1/packages?q=a%00b", 400),
+        ("/api/v1/packages?name=%00", 400),
+        ("/api/v1/distros/a%00b", 404),
+        ("/api/v1/distros/cat/repos/a%00b", 404),
+    ] {
+        let (status, body) = rieter.get_json(path, Auth::None).await.unwrap();
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+    // A method a path does not serve is 405 with the methods it does.
+    let resp = rieter
+        .client
+        .delete(rieter.url("/api/v1/packages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, HEAD");
 
     // One package: every field and relation.
     let id = list("name=api-hello").await["items"][0]["id"]
