@@ -76,6 +76,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         rieter::db::check_schema(&pool).await?;
     }
     let storage = Storage::open(&config.data_dir)
+        .and_then(Storage::with_scratch)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     Ok(AppState {
         pool,
