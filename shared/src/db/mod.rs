@@ -93,6 +93,32 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("connecting to the database (RIETER_DATABASE_URL): {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+/// Connects, then brings the schema up to date (`auto_migrate`) or insists it already is:
+/// how both binaries start.
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    auto_migrate: bool,
+) -> Result<PgPool, OpenError> {
+    let pool = connect(url, max_connections)
+        .await
+        .map_err(OpenError::Connect)?;
+    if auto_migrate {
+        migrate(&pool).await?;
+    } else {
+        check_schema(&pool).await?;
+    }
+    Ok(pool)
+}
+
 /// Whether the database answers within `within`.
 pub async fn is_reachable(pool: &PgPool, within: Duration) -> bool {
     let probe = sqlx::query("select 1").execute(pool);
