@@ -67,17 +67,14 @@ async fn default_body_type<E: Endpoint>(
 
 /// Connects, migrates (or checks the schema) and builds the application state.
 pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
-    let pool = rieter::db::connect(config.database_url.expose(), config.db_max_connections)
-        .await
-        .context("connecting to the database (RIETER_DATABASE_URL)")?;
-    if config.auto_migrate {
-        rieter::db::migrate(&pool)
-            .await
-            .context("migrating the database")?;
-    } else {
-        rieter::db::check_schema(&pool).await?;
-    }
+    let pool = rieter::db::open(
+        config.database_url.expose(),
+        config.db_max_connections,
+        config.auto_migrate,
+    )
+    .await?;
     let storage = Storage::open(&config.data_dir)
+        .and_then(Storage::with_scratch)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     Ok(AppState {
         auth: Authenticator::new(

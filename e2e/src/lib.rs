@@ -3,6 +3,7 @@
 //! the way users do.
 
 pub mod api;
+pub mod invariants;
 pub mod pacman;
 pub mod python;
 
@@ -14,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-pub use rieter_testkit::{Build, Ext, Pkg, TestDatabase, build_many};
+pub use rieter_testkit::{Build, Ext, Pkg, PrivatePostgres, TestDatabase, build_many};
 use serde_json::Value;
 
 pub const API_KEY: &str = "e2e-admin-key-0123456789abcdef";
@@ -29,6 +30,11 @@ pub struct Options {
     pub max_upload_bytes: u64,
     /// Extra environment for every process, e.g. limits.
     pub env: Vec<(String, String)>,
+    /// Create the database on this server instead of the shared local one (for tests that
+    /// restart Postgres; see `PrivatePostgres`).
+    pub admin_url: Option<String>,
+    /// Use this (existing) directory as the data directory instead of a fresh temporary one.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -40,6 +46,8 @@ impl Default for Options {
             grace_period_secs: 600,
             max_upload_bytes: 256 << 20,
             env: Vec::new(),
+            admin_url: None,
+            data_dir: None,
         }
     }
 }
@@ -47,7 +55,8 @@ impl Default for Options {
 /// A running deployment: one api and some workers.
 pub struct Rieter {
     pub db: TestDatabase,
-    pub data_dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    _data_tmp: Option<tempfile::TempDir>,
     pub base_url: String,
     pub client: reqwest::Client,
     options: Options,
@@ -122,10 +131,19 @@ fn free_port() -> u16 {
 impl Rieter {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
         binaries();
-        let db = TestDatabase::create().await?;
-        let data_dir = tempfile::Builder::new()
-            .prefix("rieter-e2e-data-")
-            .tempdir()?;
+        let db = match &options.admin_url {
+            Some(url) => TestDatabase::create_on(url).await?,
+            None => TestDatabase::create().await?,
+        };
+        let (data_dir, data_tmp) = match &options.data_dir {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let tmp = tempfile::Builder::new()
+                    .prefix("rieter-e2e-data-")
+                    .tempdir()?;
+                (tmp.path().to_owned(), Some(tmp))
+            }
+        };
         let logs = tempfile::Builder::new()
             .prefix("rieter-e2e-logs-")
             .tempdir()?;
@@ -133,6 +151,7 @@ impl Rieter {
         let mut rieter = Self {
             db,
             data_dir,
+            _data_tmp: data_tmp,
             base_url: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
@@ -167,7 +186,7 @@ impl Rieter {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info,rieter=debug,rieter_worker=debug")
             .env("RIETER_DATABASE_URL", self.db.url())
-            .env("RIETER_DATA_DIR", self.data_dir.path())
+            .env("RIETER_DATA_DIR", &self.data_dir)
             .env("RIETER_BIND", format!("127.0.0.1:{}", self.port))
             .env("RIETER_API_KEY", API_KEY)
             .env(
@@ -212,6 +231,36 @@ impl Rieter {
             .context("starting rieter-worker")?;
         self.workers[index] = Some(child);
         Ok(())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Sends SIGTERM to the api and waits (bounded) for it to exit; returns its exit status.
+    pub fn terminate_api(&mut self) -> Option<std::process::ExitStatus> {
+        self.api.take().map(terminate)
+    }
+
+    /// Sends a signal (e.g. `TERM`) to the api without waiting.
+    pub fn signal_api(&self, name: &str) {
+        if let Some(child) = &self.api {
+            signal(child, name);
+        }
+    }
+
+    /// Waits up to `bound` for the api to exit; `None` if it is still running (then killed).
+    pub fn wait_api_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        self.api.take().and_then(|child| wait_bounded(child, bound))
+    }
+
+    /// Sends SIGTERM to a worker and waits (bounded) for it to exit.
+    pub fn terminate_worker(&mut self, index: usize) -> Option<std::process::ExitStatus> {
+        self.workers[index].take().map(terminate)
     }
 
     /// Kills a worker with SIGKILL: no chance to finish or clean up.
@@ -296,6 +345,50 @@ impl Rieter {
         Ok(id)
     }
 
+    /// Uploads like a patient CI client: on a connection error or a 503 it waits and tries
+    /// again, until accepted or `within` has passed. Returns the upload id and how many
+    /// attempts were refused.
+    pub async fn upload_retrying(
+        &self,
+        distro_repo: &str,
+        file: &Path,
+        within: Duration,
+    ) -> anyhow::Result<(String, usize)> {
+        let body = std::fs::read(file)?;
+        let deadline = Instant::now() + within;
+        let mut refused = 0;
+        loop {
+            match self
+                .upload_bytes(&format!("/{distro_repo}"), body.clone())
+                .await
+            {
+                Ok(resp) if resp.status() == 202 => {
+                    let body: Value = resp.json().await?;
+                    let id = body["id"].as_str().context("upload id")?.to_owned();
+                    return Ok((id, refused));
+                }
+                Ok(resp) if resp.status() == 503 || resp.status() == 507 => {
+                    ensure!(
+                        resp.headers()
+                            .get("content-type")
+                            .is_some_and(|v| v == "application/problem+json"),
+                        "a {} without a problem body",
+                        resp.status()
+                    );
+                }
+                Ok(resp) => bail!("upload answered {}: {}", resp.status(), resp.text().await?),
+                Err(_) => {}
+            }
+            refused += 1;
+            ensure!(
+                Instant::now() < deadline,
+                "upload of {} not accepted within {within:?}",
+                file.display()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     pub async fn upload_status(&self, id: &str) -> anyhow::Result<Value> {
         let resp = self
             .client
@@ -357,6 +450,27 @@ impl Rieter {
         out
     }
 
+    /// Upload bodies being received or left behind (`*.part` files under the data directory's
+    /// `tmp/`).
+    pub fn partial_uploads(&self) -> usize {
+        fn count(dir: &Path) -> usize {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        count(&path)
+                    } else {
+                        usize::from(path.extension().is_some_and(|x| x == "part"))
+                    }
+                })
+                .sum()
+        }
+        count(&self.data_dir.join("tmp"))
+    }
+
     /// Log lines of all processes containing `needle`.
     pub fn log_lines(&self, needle: &str) -> Vec<String> {
         let mut lines = Vec::new();
@@ -397,6 +511,33 @@ impl Rieter {
             let _ = child.wait();
         }
     }
+}
+
+fn signal(child: &Child, name: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status();
+}
+
+/// Waits for a child to exit, killing it after `bound`.
+fn wait_bounded(mut child: Child, bound: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+fn terminate(child: Child) -> std::process::ExitStatus {
+    signal(&child, "TERM");
+    wait_bounded(child, Duration::from_secs(90))
+        .expect("the process did not exit within 90 s of SIGTERM")
 }
 
 impl Drop for Rieter {

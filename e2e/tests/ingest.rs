@@ -257,7 +257,7 @@ async fn broken_packages_fail_with_reasons_and_change_nothing() {
         "the catalogue changed"
     );
     // Failed uploads leave no blob behind: only the good package's remains.
-    let blobs = std::fs::read_dir(rieter.data_dir.path().join("blobs"))
+    let blobs = std::fs::read_dir(rieter.data_dir().join("blobs"))
         .unwrap()
         .count();
     assert_eq!(blobs, 1);
@@ -433,11 +433,13 @@ async fn bad_requests_are_refused_with_problem_documents() {
         .await
         .unwrap();
     assert_eq!(uploads, 0, "refused requests recorded uploads");
-    let blobs = std::fs::read_dir(rieter.data_dir.path().join("blobs"))
+    let blobs = std::fs::read_dir(rieter.data_dir().join("blobs"))
         .unwrap()
         .count();
-    let tmp = std::fs::read_dir(rieter.data_dir.path().join("tmp"))
-        .unwrap()
-        .count();
-    assert_eq!((blobs, tmp), (0, 0), "refused requests left files");
+    assert_eq!(blobs, 0, "refused requests left blobs");
+    assert_eq!(
+        rieter.partial_uploads(),
+        0,
+        "refused requests left partial uploads"
+    );
 }

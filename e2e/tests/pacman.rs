@@ -367,7 +367,7 @@ async fn newer_versions_replace_older_ones_and_old_files_go_after_the_grace_peri
             .status(),
         200
     );
-    let blobs = std::fs::read_dir(rieter.data_dir.path().join("blobs"))
+    let blobs = std::fs::read_dir(rieter.data_dir().join("blobs"))
         .unwrap()
         .count();
     assert_eq!(blobs, 1, "the replaced package's blob is gone");
@@ -471,7 +471,7 @@ async fn removals_unpublish_packages_architectures_repositories_and_distribution
     assert_eq!(pacman.ok(&["-Sl", "main"]).unwrap().trim(), "");
     // Removed packages' blobs are deleted; only e2e-main's tree remains.
     wait_until(|| async {
-        std::fs::read_dir(rieter.data_dir.path().join("blobs"))
+        std::fs::read_dir(rieter.data_dir().join("blobs"))
             .unwrap()
             .count()
             == 0

@@ -99,7 +99,7 @@ async fn refuses_an_unmigrated_schema_unless_allowed_to_migrate() {
         &[
             ("RIETER_DATABASE_URL", rieter.db.url()),
             ("RIETER_API_KEY", API_KEY),
-            ("RIETER_DATA_DIR", rieter.data_dir.path().to_str().unwrap()),
+            ("RIETER_DATA_DIR", rieter.data_dir().to_str().unwrap()),
             ("RIETER_AUTO_MIGRATE", "false"),
             ("RIETER_BIND", &bind),
         ],

@@ -141,6 +141,7 @@ fn write_atomically(
         let mut out = BufWriter::with_capacity(1 << 20, &file);
         write(&mut out)?;
         out.into_inner().map_err(|e| e.into_error())?;
+        newer_than_predecessor(&file, &dir.join(name))?;
         file.sync_all()?;
         fs::rename(&temp, dir.join(name))
     })();
@@ -148,6 +149,24 @@ fn write_atomically(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Gives a new version of a file a modification time at least one whole second after the
+/// version it replaces. `Last-Modified` has one-second resolution and pacman decides with
+/// `If-Modified-Since` alone, so two databases published within one second would otherwise
+/// look identical to a client holding the first: it would be told 304 and keep a stale one.
+fn newer_than_predecessor(file: &File, predecessor: &Path) -> io::Result<()> {
+    use std::time::{Duration, UNIX_EPOCH};
+    let Ok(previous) = fs::metadata(predecessor).and_then(|m| m.modified()) else {
+        return Ok(());
+    };
+    let whole_secs =
+        |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let previous = whole_secs(previous);
+    if whole_secs(file.metadata()?.modified()?) <= previous {
+        file.set_modified(UNIX_EPOCH + Duration::from_secs(previous + 1))?;
+    }
+    Ok(())
 }
 
 fn ensure_symlink(dir: &Path, link: &str, target: &str) -> io::Result<()> {
@@ -237,8 +256,20 @@ mod tests {
         assert!(files.starts_with(&m2));
         // No temporary files remain.
         assert_eq!(remove_leftovers(&dir).unwrap(), 0);
-        // Rebuilding is stable and keeps the link.
+        // Rebuilding is stable and keeps the link, and the new database is a whole second
+        // newer than the one it replaces, however quickly it follows.
+        let first = fs::metadata(dir.join("core.db.tar.gz"))
+            .unwrap()
+            .modified()
+            .unwrap();
         assert_eq!(build(&dir, &repo, &packages).unwrap(), report);
+        let second = fs::metadata(dir.join("core.db.tar.gz"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        let secs =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert!(secs(second) > secs(first), "{first:?} then {second:?}");
     }
 
     #[test]

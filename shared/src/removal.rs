@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::{DbError, catalogue, regen, uploads};
+use crate::db::{DbError, catalogue, events, regen, uploads};
 use crate::names::{ArchName, DistroName, RepoName};
 
 const REMOVED: &str = "removed from the repository before a database listed it";
@@ -146,7 +146,24 @@ pub async fn remove_distro(
     Ok(Some(blobs))
 }
 
+/// Deletes packages (recording each in the package history) and returns their blobs.
 async fn delete_packages(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Uuid>, DbError> {
     uploads::fail_unpublished(&mut *conn, ids, REMOVED).await?;
-    Ok(crate::db::packages::delete(&mut *conn, ids).await?)
+    let deleted = crate::db::packages::delete(&mut *conn, ids).await?;
+    for package in &deleted {
+        events::record(
+            &mut *conn,
+            &events::Event {
+                repo_id: package.repo_id,
+                name: &package.name,
+                arch: &package.arch,
+                version: &package.version,
+                action: events::Action::Removed,
+                upload_id: Some(package.upload_id),
+                detail: None,
+            },
+        )
+        .await?;
+    }
+    Ok(deleted.into_iter().map(|d| d.upload_id).collect())
 }

@@ -1,7 +1,8 @@
 //! The data directory: where uploaded blobs and published repository trees live.
 //!
 //! ```text
-//! <data_dir>/tmp/<uuid>.part              an upload being received
+//! <data_dir>/tmp/<instance>/<uuid>.part   an upload being received by one api process
+//! <data_dir>/tmp/<instance>.lock          held (flock) by that process while it lives
 //! <data_dir>/blobs/<upload id>            an accepted upload, later the package file itself
 //! <data_dir>/repos/<distro>/<repo>/<arch> what pacman downloads: databases and hard links to blobs
 //! <data_dir>/trash/                       removed trees waiting to be deleted
@@ -12,6 +13,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -59,12 +61,24 @@ pub struct ReceivedBlob {
 #[derive(Debug, Clone)]
 pub struct Storage {
     root: PathBuf,
+    scratch: Option<Arc<Scratch>>,
+}
+
+/// A process's own directory for uploads in progress, with the lock that proves the process is
+/// alive. Whatever a dead process left there is garbage and is removed.
+#[derive(Debug)]
+struct Scratch {
+    dir: PathBuf,
+    _lock: std::fs::File,
 }
 
 impl Storage {
     /// Opens (and creates, if needed) the data directory layout under `root`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
-        let storage = Self { root: root.into() };
+        let storage = Self {
+            root: root.into(),
+            scratch: None,
+        };
         for dir in [
             storage.tmp_dir(),
             storage.blobs_dir(),
@@ -76,6 +90,56 @@ impl Storage {
             })?;
         }
         Ok(storage)
+    }
+
+    /// Gives this process its own scratch directory for receiving uploads (held by a file lock
+    /// for the life of the process), after removing those of processes that died.
+    pub fn with_scratch(mut self) -> io::Result<Self> {
+        self.remove_dead_scratch()?;
+        let id = Uuid::new_v4();
+        let dir = self.tmp_dir().join(id.to_string());
+        std::fs::create_dir(&dir)?;
+        let lock = std::fs::File::create(self.tmp_dir().join(format!("{id}.lock")))?;
+        lock.lock()?;
+        self.scratch = Some(Arc::new(Scratch { dir, _lock: lock }));
+        Ok(self)
+    }
+
+    /// Removes the scratch directories of processes that no longer hold their lock, i.e. the
+    /// half-received uploads of a process that was killed. Returns how many it removed.
+    pub fn remove_dead_scratch(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.tmp_dir())? {
+            let path = entry?.path();
+            let Some(id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".lock"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let lock = match std::fs::File::open(&path) {
+                Ok(lock) => lock,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            if lock.try_lock().is_ok() {
+                match std::fs::remove_dir_all(self.tmp_dir().join(&id)) {
+                    Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                    _ => {}
+                }
+                std::fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn scratch_dir(&self) -> PathBuf {
+        self.scratch
+            .as_ref()
+            .map_or_else(|| self.tmp_dir(), |s| s.dir.clone())
     }
 
     pub fn root(&self) -> &Path {
@@ -121,7 +185,7 @@ impl Storage {
     where
         S: Stream<Item = io::Result<Bytes>>,
     {
-        let temp_path = self.tmp_dir().join(format!("{}.part", Uuid::new_v4()));
+        let temp_path = self.scratch_dir().join(format!("{}.part", Uuid::new_v4()));
         let result = write_hashed(&temp_path, body, limit).await;
         match result {
             Ok((size, sha256, md5)) => Ok(ReceivedBlob {
@@ -290,6 +354,27 @@ mod tests {
         let path = storage.keep(&blob, id).await.unwrap();
         assert_eq!(std::fs::read(path).unwrap(), b"hello world");
         assert_eq!(std::fs::read_dir(storage.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn scratch_of_dead_processes_is_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Storage::open(dir.path()).unwrap().with_scratch().unwrap();
+        // A "dead" process: a scratch directory whose lock nobody holds, with a half upload.
+        let dead = live.tmp_dir().join("dead");
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join("x.part"), b"half").unwrap();
+        std::fs::write(live.tmp_dir().join("dead.lock"), b"").unwrap();
+
+        let other = Storage::open(dir.path()).unwrap().with_scratch().unwrap();
+        assert!(!dead.exists(), "the dead process's scratch survived");
+        assert!(!live.tmp_dir().join("dead.lock").exists());
+        let live_dir = live.scratch_dir();
+        assert!(live_dir.is_dir(), "a live process's scratch was removed");
+        assert_ne!(live_dir, other.scratch_dir());
+        let blob = live.receive(chunks(&[b"data"]), 100).await.unwrap();
+        assert!(blob.temp_path.starts_with(&live_dir));
+        assert_eq!(other.remove_dead_scratch().unwrap(), 0);
     }
 
     #[tokio::test]

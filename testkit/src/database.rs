@@ -14,11 +14,18 @@ pub fn admin_url() -> String {
 pub struct TestDatabase {
     name: String,
     url: String,
+    admin_url: String,
 }
 
 impl TestDatabase {
+    /// A database on the shared local server.
     pub async fn create() -> anyhow::Result<Self> {
-        let admin: PgConnectOptions = admin_url().parse()?;
+        Self::create_on(&admin_url()).await
+    }
+
+    /// A database on the server `admin_url` connects to (e.g. a `PrivatePostgres`).
+    pub async fn create_on(admin_url: &str) -> anyhow::Result<Self> {
+        let admin: PgConnectOptions = admin_url.parse()?;
         let name = format!("rieter_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = admin.connect().await?;
         // The name is generated above from a UUID, never from input.
@@ -27,7 +34,11 @@ impl TestDatabase {
             .await?;
         conn.close().await?;
         let url = admin.database(&name).to_url_lossy().to_string();
-        Ok(Self { name, url })
+        Ok(Self {
+            name,
+            url,
+            admin_url: admin_url.to_owned(),
+        })
     }
 
     /// A connection URL for this database, to hand to the binaries under test.
@@ -54,13 +65,14 @@ impl Drop for TestDatabase {
             return;
         }
         let name = self.name.clone();
+        let admin_url = self.admin_url.clone();
         // Drop may run inside a runtime; do the blocking work on a thread of its own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async move {
-                let mut conn = PgConnection::connect(&admin_url()).await?;
+                let mut conn = PgConnection::connect(&admin_url).await?;
                 sqlx::query(AssertSqlSafe(format!(
                     "drop database if exists {name} with (force)"
                 )))

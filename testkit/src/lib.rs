@@ -3,6 +3,8 @@
 
 pub mod database;
 pub mod makepkg;
+pub mod postgres;
 
 pub use database::TestDatabase;
 pub use makepkg::{Build, Ext, Pkg, build_many};
+pub use postgres::PrivatePostgres;

@@ -24,9 +24,16 @@ impl From<sqlx::Error> for JobError {
 }
 
 impl JobError {
-    /// Faults that go away by themselves: the database being unreachable.
+    /// Faults that go away by themselves: the database being unreachable, the disk being full.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Db(db) if db.is_unavailable())
+        match self {
+            Self::Db(db) => db.is_unavailable(),
+            Self::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
     }
 }
 

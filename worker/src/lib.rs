@@ -21,16 +21,12 @@ use crate::state::{SharedState, WorkerState};
 /// Connects, migrates (or checks the schema) and builds the worker state.
 pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
     let connections = (config.parse_concurrency + config.regen_concurrency + 4) as u32;
-    let pool = rieter::db::connect(config.database_url.expose(), connections)
-        .await
-        .context("connecting to the database (RIETER_DATABASE_URL)")?;
-    if config.auto_migrate {
-        rieter::db::migrate(&pool)
-            .await
-            .context("migrating the database")?;
-    } else {
-        rieter::db::check_schema(&pool).await?;
-    }
+    let pool = rieter::db::open(
+        config.database_url.expose(),
+        connections,
+        config.auto_migrate,
+    )
+    .await?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     let ingest = IngestConfig {

@@ -98,6 +98,8 @@ impl UploadApi {
     }
 }
 
+const DB_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct UploadRequest {
     distro: String,
     repo: String,
@@ -125,6 +127,14 @@ async fn receive(
             },
         )
         .await?;
+
+    // Refuse at once, before reading a possibly large body, when the upload could not be
+    // queued anyway.
+    if !rieter::db::is_reachable(&state.pool, DB_PROBE_TIMEOUT).await {
+        return Err(ApiError::unavailable(
+            "the database is unavailable, so uploads cannot be queued; retry shortly",
+        ));
+    }
 
     let limit = state.config.max_upload_bytes;
     let declared = req

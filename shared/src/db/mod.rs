@@ -2,6 +2,7 @@
 //! migrated schema (`.sqlx/` holds the offline data for builds without a database).
 
 pub mod catalogue;
+pub mod events;
 pub mod keys;
 pub mod listing;
 pub mod maintenance;
@@ -87,9 +88,43 @@ pub enum SchemaError {
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        // Short: while the database is away, callers should learn it quickly (the api answers
+        // 503, jobs back off) rather than queue up behind a dead pool.
+        .acquire_timeout(Duration::from_secs(3))
         .connect(url)
         .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("connecting to the database (RIETER_DATABASE_URL): {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+/// Connects, then brings the schema up to date (`auto_migrate`) or insists it already is:
+/// how both binaries start.
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    auto_migrate: bool,
+) -> Result<PgPool, OpenError> {
+    let pool = connect(url, max_connections)
+        .await
+        .map_err(OpenError::Connect)?;
+    if auto_migrate {
+        migrate(&pool).await?;
+    } else {
+        check_schema(&pool).await?;
+    }
+    Ok(pool)
+}
+
+/// Whether the database answers within `within`.
+pub async fn is_reachable(pool: &PgPool, within: Duration) -> bool {
+    let probe = sqlx::query("select 1").execute(pool);
+    matches!(tokio::time::timeout(within, probe).await, Ok(Ok(_)))
 }
 
 /// Brings both schemas (the job queue's and ours) up to date. Safe to run from several

@@ -107,10 +107,25 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
     Ok(id)
 }
 
-/// Deletes packages, returning the uploads whose blobs they were.
-pub async fn delete(executor: impl PgExecutor<'_>, ids: &[i64]) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "delete from packages where id = any($1) returning upload_id",
+/// A package that was deleted.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub upload_id: Uuid,
+    pub repo_id: i64,
+    pub name: String,
+    pub arch: String,
+    pub version: String,
+}
+
+/// Deletes packages, returning what they were (their uploads own their blobs).
+pub async fn delete(
+    executor: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<Vec<Deleted>, sqlx::Error> {
+    sqlx::query_as!(
+        Deleted,
+        "delete from packages where id = any($1)
+         returning upload_id, repo_id, name, arch, version",
         ids
     )
     .fetch_all(executor)

@@ -14,7 +14,7 @@ pub use accept::accept;
 pub use decide::{Decision, Permissions, decide};
 
 use crate::db::uploads::{self, UploadStatus};
-use crate::db::{DbError, catalogue, packages, regen};
+use crate::db::{DbError, catalogue, events, packages, regen};
 use crate::names::{ArchName, DistroName, RepoName};
 use crate::package::ParsedPackage;
 
@@ -51,7 +51,8 @@ pub enum Outcome {
     },
     /// The identical package was already current.
     Unchanged { package_id: i64 },
-    /// The version rules refused it; nothing was changed.
+    /// The version rules refused it: the upload is failed with this reason (its blob is the
+    /// caller's to delete); the catalogue is unchanged.
     Refused(String),
     /// Another delivery of the same job already finished this upload.
     AlreadyDone,
@@ -82,8 +83,18 @@ pub async fn record(
     );
     match decide(name, &info.version, pkg.sha256, &current, pkg.permissions) {
         Decision::Refuse(reason) => {
-            // Rolling back also undoes a distribution or repository created above.
-            tx.rollback().await?;
+            // Only a name already in the repository is refused, so the repository existed
+            // before this transaction and committing creates nothing.
+            uploads::fail(&mut *tx, pkg.upload_id, &reason).await?;
+            history(
+                &mut tx,
+                repo_id,
+                pkg,
+                events::Action::Refused,
+                Some(&reason),
+            )
+            .await?;
+            tx.commit().await?;
             Ok(Outcome::Refused(reason))
         }
         Decision::Unchanged {
@@ -105,6 +116,7 @@ pub async fn record(
                 status,
             )
             .await?;
+            history(&mut tx, repo_id, pkg, events::Action::Kept, None).await?;
             tx.commit().await?;
             Ok(Outcome::Unchanged { package_id })
         }
@@ -114,7 +126,11 @@ pub async fn record(
                 pkg.upload_id
             );
             uploads::fail_unpublished(&mut *tx, &replace, &reason).await?;
-            let replaced_blobs = packages::delete(&mut *tx, &replace).await?;
+            let replaced_blobs = packages::delete(&mut *tx, &replace)
+                .await?
+                .into_iter()
+                .map(|d| d.upload_id)
+                .collect();
             let filename = pkg.parsed.filename();
             let package_id = packages::insert(
                 &mut tx,
@@ -142,6 +158,7 @@ pub async fn record(
                 UploadStatus::Parsed,
             )
             .await?;
+            history(&mut tx, repo_id, pkg, events::Action::Added, None).await?;
             let touched: BTreeSet<&str> = std::iter::once(arch)
                 .chain(current.iter().map(|c| c.arch.as_str()))
                 .collect();
@@ -156,6 +173,29 @@ pub async fn record(
             })
         }
     }
+}
+
+async fn history(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    pkg: &IngestPackage<'_>,
+    action: events::Action,
+    detail: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let info = &pkg.parsed.info;
+    events::record(
+        conn,
+        &events::Event {
+            repo_id,
+            name: info.name.as_str(),
+            arch: info.arch.as_str(),
+            version: info.version.as_str(),
+            action,
+            upload_id: Some(pkg.upload_id),
+            detail,
+        },
+    )
+    .await
 }
 
 /// Serialises decisions about one package name in one repository, so racing uploads of

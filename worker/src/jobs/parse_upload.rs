@@ -92,7 +92,10 @@ async fn handle(state: &WorkerState, id: Uuid) -> Result<(), JobError> {
                 package.version = %info.version, "identical package already current");
             state.storage.remove_blob(id).await?;
         }
-        Outcome::Refused(reason) => return refuse(state, &upload, &reason).await,
+        Outcome::Refused(reason) => {
+            tracing::info!(upload.id = %id, package.name = %info.name, package.version = %info.version, reason, "upload refused");
+            state.storage.remove_blob(id).await?;
+        }
         Outcome::AlreadyDone => tracing::debug!(upload.id = %id, "finished by another delivery"),
     }
     Ok(())
