@@ -67,22 +67,27 @@ pub struct Rieter {
     starts: usize,
 }
 
-/// Builds the two binaries once per test process (a no-op when they are up to date) and
-/// returns the directory holding them.
+/// Builds the two binaries once per process (a no-op when they are up to date), in the profile
+/// this code was built with, and returns the directory holding them. Test executables live in
+/// `target/<profile>/deps`, other executables (the benchmark harness) in `target/<profile>`.
 pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut args = vec![
+            "build",
+            "--quiet",
+            "-p",
+            "rieter-api",
+            "-p",
+            "rieter-worker",
+            "--bins",
+        ];
+        if !cfg!(debug_assertions) {
+            args.push("--release");
+        }
         let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "rieter-api",
-                "-p",
-                "rieter-worker",
-                "--bins",
-            ])
+            .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("running cargo build for the binaries");
@@ -90,12 +95,13 @@ pub fn binaries() -> &'static Path {
             status.success(),
             "building rieter-api and rieter-worker failed"
         );
-        // Test executables live in target/<profile>/deps; binaries in target/<profile>.
-        let exe = std::env::current_exe().expect("test executable path");
-        exe.parent()
-            .and_then(Path::parent)
-            .expect("target directory")
-            .to_owned()
+        let exe = std::env::current_exe().expect("executable path");
+        let dir = exe.parent().expect("executable directory");
+        if dir.file_name().is_some_and(|n| n == "deps") {
+            dir.parent().expect("target directory").to_owned()
+        } else {
+            dir.to_owned()
+        }
     })
 }
 
@@ -231,6 +237,16 @@ impl Rieter {
             .context("starting rieter-worker")?;
         self.workers[index] = Some(child);
         Ok(())
+    }
+
+    /// The api's process id, while it runs.
+    pub fn api_pid(&self) -> Option<u32> {
+        self.api.as_ref().map(Child::id)
+    }
+
+    /// A worker's process id, while it runs.
+    pub fn worker_pid(&self, index: usize) -> Option<u32> {
+        self.workers.get(index)?.as_ref().map(Child::id)
     }
 
     pub fn data_dir(&self) -> &Path {

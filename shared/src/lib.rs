@@ -11,6 +11,7 @@ pub mod keys;
 pub mod names;
 pub mod package;
 pub mod publish;
+pub mod regenerate;
 pub mod removal;
 pub mod repo_db;
 pub mod settings;

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use rieter::db::DbError;
+use rieter::regenerate::RegenerateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -13,8 +14,8 @@ pub enum JobError {
     Io(#[from] std::io::Error),
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
-    #[error("invalid stored data: {0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Regenerate(#[from] RegenerateError),
 }
 
 impl From<sqlx::Error> for JobError {
@@ -32,6 +33,7 @@ impl JobError {
                 io.kind(),
                 std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
             ),
+            Self::Regenerate(err) => err.is_transient(),
             _ => false,
         }
     }

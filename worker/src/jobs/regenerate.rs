@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{BoxDynError, Data};
 use rieter::db::{maintenance, regen};
 use rieter::jobs::Regenerate;
-use rieter::names::{ArchName, DistroName, RepoName};
-use rieter::publish::{self, PublishedPackage};
+use rieter::regenerate::{self, Rebuild};
 
 use crate::error::{JobError, retry_transient};
 use crate::state::{SharedState, WorkerState};
@@ -68,68 +67,25 @@ async fn plan_and_build(state: &WorkerState, repo_arch_id: i64) -> Result<(), Jo
 
 async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), JobError> {
     let started = Instant::now();
-    let Some(snapshot) = regen::snapshot(&state.pool, target).await? else {
-        return Ok(());
-    };
-    let (distro, repo, arch) = names(target)?;
-    let dir = state.storage.arch_dir(&distro, &repo, &arch);
-    let report = {
-        let storage = state.storage.clone();
-        let snapshot = snapshot.clone();
-        let (dir, repo) = (dir.clone(), repo.clone());
-        tokio::task::spawn_blocking(move || {
-            let packages: Vec<PublishedPackage<'_>> = snapshot
-                .packages
-                .iter()
-                .map(|p| PublishedPackage {
-                    id: p.id,
-                    filename: &p.filename,
-                    blob: storage.blob_path(p.upload_id),
-                    db_member: &p.db_member,
-                    files_member: &p.files_member,
-                })
-                .collect();
-            publish::build(&dir, &repo, &packages)
-        })
-        .await??
-    };
-    if !report.missing.is_empty() {
+    let grace = Duration::from_secs(state.config.grace_period_secs);
+    match regenerate::rebuild(&state.pool, &state.storage, target, grace).await? {
+        Rebuild::Published {
+            packages,
+            change_seq,
+            retired,
+        } => tracing::info!(
+            distro = %target.distro, repo = %target.repo, arch = %target.arch,
+            packages, change_seq, retired,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "repository database published"
+        ),
         // Replaced or removed after the snapshot: that change queued the next build. (A blob
         // lost for any other reason is retried by the sweep and logged each time.)
-        tracing::warn!(
-            repo_arch.id = target.repo_arch_id, packages = ?report.missing,
+        Rebuild::Superseded { missing } => tracing::warn!(
+            repo_arch.id = target.repo_arch_id, packages = ?missing,
             "package files vanished during the build; not publishing this snapshot"
-        );
-        return Ok(());
+        ),
+        Rebuild::Gone => {}
     }
-    let grace = Duration::from_secs(state.config.grace_period_secs);
-    if !regen::finish(
-        &state.pool,
-        target.repo_arch_id,
-        &snapshot,
-        &report.stale,
-        grace,
-    )
-    .await?
-    {
-        // Removed while we built: do not leave a tree behind for it.
-        state.storage.discard_tree(&dir).await?;
-        return Ok(());
-    }
-    tracing::info!(
-        distro = %distro, repo = %repo, arch = %arch,
-        packages = snapshot.packages.len(), change_seq = snapshot.change_seq,
-        retired = report.stale.len(), duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "repository database published"
-    );
     Ok(())
-}
-
-fn names(target: &regen::BuildTarget) -> Result<(DistroName, RepoName, ArchName), JobError> {
-    let invalid = |e: rieter::names::NameError| JobError::Invalid(e.to_string());
-    Ok((
-        DistroName::parse(&target.distro).map_err(invalid)?,
-        RepoName::parse(&target.repo).map_err(invalid)?,
-        ArchName::parse(&target.arch).map_err(invalid)?,
-    ))
 }

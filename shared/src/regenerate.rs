@@ -1,0 +1,118 @@
+//! One rebuild of a repository architecture: read the catalogue snapshot, write its published
+//! tree ([`publish::build`]) and record that the new databases are live ([`regen::finish`]).
+//!
+//! The regeneration job decides *when* to call this (quiet period, lock); this module is *what*
+//! a rebuild is, so the job and the benchmarks run the same code.
+
+use std::io;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::db::DbError;
+use crate::db::regen::{self, BuildTarget};
+use crate::names::{ArchName, DistroName, NameError, RepoName};
+use crate::publish::{self, PublishedPackage};
+use crate::storage::Storage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegenerateError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("file system: {0}")]
+    Io(#[from] io::Error),
+    #[error("background task: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("invalid stored name: {0}")]
+    InvalidName(#[from] NameError),
+}
+
+impl RegenerateError {
+    /// Faults that go away by themselves: the database being unreachable, the disk being full.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Db(db) => db.is_unavailable(),
+            Self::Io(io) => matches!(
+                io.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl From<sqlx::Error> for RegenerateError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(DbError::Sql(err))
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebuild {
+    /// The new databases are live.
+    Published {
+        packages: usize,
+        change_seq: i64,
+        /// Files the new databases no longer name, now scheduled for deletion.
+        retired: usize,
+    },
+    /// Package files were replaced or removed after the snapshot was read; nothing was
+    /// published, and the change that removed them has queued the next rebuild.
+    Superseded { missing: Vec<i64> },
+    /// The repository architecture was removed (before or during the rebuild).
+    Gone,
+}
+
+/// Rebuilds `target`'s databases from the catalogue and publishes them. `grace` is how long
+/// files the new databases no longer name stay downloadable. The caller serialises rebuilds of
+/// one repository architecture (the regeneration job holds its advisory lock).
+pub async fn rebuild(
+    pool: &PgPool,
+    storage: &Storage,
+    target: &BuildTarget,
+    grace: Duration,
+) -> Result<Rebuild, RegenerateError> {
+    let Some(snapshot) = regen::snapshot(pool, target).await? else {
+        return Ok(Rebuild::Gone);
+    };
+    let distro = DistroName::parse(&target.distro)?;
+    let repo = RepoName::parse(&target.repo)?;
+    let arch = ArchName::parse(&target.arch)?;
+    let dir = storage.arch_dir(&distro, &repo, &arch);
+    let (snapshot, report) = {
+        let storage = storage.clone();
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let packages: Vec<PublishedPackage<'_>> = snapshot
+                .packages
+                .iter()
+                .map(|p| PublishedPackage {
+                    id: p.id,
+                    filename: &p.filename,
+                    blob: storage.blob_path(p.upload_id),
+                    db_member: &p.db_member,
+                    files_member: &p.files_member,
+                })
+                .collect();
+            let report = publish::build(&dir, &repo, &packages);
+            report.map(|report| (snapshot, report))
+        })
+        .await??
+    };
+    if !report.missing.is_empty() {
+        return Ok(Rebuild::Superseded {
+            missing: report.missing,
+        });
+    }
+    if !regen::finish(pool, target.repo_arch_id, &snapshot, &report.stale, grace).await? {
+        // Removed while we built: do not leave a tree behind for it.
+        storage.discard_tree(&dir).await?;
+        return Ok(Rebuild::Gone);
+    }
+    Ok(Rebuild::Published {
+        packages: snapshot.packages.len(),
+        change_seq: snapshot.change_seq,
+        retired: report.stale.len(),
+    })
+}
