@@ -28,7 +28,6 @@ impl Catalogue {
     pub fn ingest_config() -> IngestConfig {
         IngestConfig {
             default_arch: ArchName::parse("x86_64").expect("valid arch"),
-            regen_delay: std::time::Duration::from_secs(3600),
         }
     }
 

@@ -184,6 +184,7 @@ async fn timed_rebuild(
         quiet: Duration::ZERO,
         max_delay: Duration::ZERO,
         poll: Duration::from_millis(500),
+        hold: Duration::ZERO,
     };
     let regen::Plan::Build(target) = regen::plan(&catalogue.pool, repo_arch_id, timing).await?
     else {
@@ -206,7 +207,7 @@ async fn timed_rebuild(
 
 /// Counts the `desc` entries of a published database with bsdtar (libarchive, as pacman reads
 /// it), so the figures are for databases pacman can read.
-fn check_entries(db: &Path, expect: usize) -> anyhow::Result<()> {
+pub fn check_entries(db: &Path, expect: usize) -> anyhow::Result<()> {
     let out = Command::new("bsdtar").arg("-tf").arg(db).output()?;
     ensure!(
         out.status.success(),
@@ -265,7 +266,10 @@ fn repo_add_full(files: &[PathBuf], opts: &Opts, work: &Path) -> anyhow::Result<
     }
 }
 
-fn repo_add(db: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
+pub fn repo_add(db: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let out = Command::new("repo-add")
         .arg("--quiet")
         .arg(db)

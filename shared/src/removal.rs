@@ -6,8 +6,6 @@
 //! is removed before any database listed it end `failed`. Every function returns the blobs the
 //! removed packages owned (to delete after the commit), or `None` when the target does not exist.
 
-use std::time::Duration;
-
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -49,7 +47,7 @@ pub async fn remove_package(
             .into_iter()
             .collect()
     };
-    regen::mark_dirty(&mut tx, &arch_ids, Duration::ZERO).await?;
+    regen::mark_dirty(&mut tx, &arch_ids).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -79,7 +77,7 @@ pub async fn remove_arch(
         }
         let blobs = delete_packages(&mut tx, &ids).await?;
         let arch_ids = catalogue::repo_arch_ids(&mut *tx, repo_id).await?;
-        regen::mark_dirty(&mut tx, &arch_ids, Duration::ZERO).await?;
+        regen::mark_dirty(&mut tx, &arch_ids).await?;
         tx.commit().await?;
         return Ok(Some(blobs));
     }

@@ -46,9 +46,7 @@ async fn queued_jobs(pool: &PgPool) -> i64 {
 
 async fn change(pool: &PgPool, arch_id: i64) {
     let mut tx = pool.begin().await.unwrap();
-    regen::mark_dirty(&mut tx, &[arch_id], Duration::ZERO)
-        .await
-        .unwrap();
+    regen::mark_dirty(&mut tx, &[arch_id]).await.unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -56,6 +54,7 @@ const NOW: Timing = Timing {
     quiet: Duration::ZERO,
     max_delay: Duration::from_secs(60),
     poll: Duration::from_millis(500),
+    hold: Duration::ZERO,
 };
 
 async fn build(f: &Fixture) -> regen::Snapshot {
@@ -122,8 +121,12 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
         quiet: Duration::from_secs(30),
         ..NOW
     };
-    let Plan::Wait(wait) = regen::plan(&f.pool, f.arch_id, patient).await.unwrap() else {
-        panic!("built before the quiet period");
+    let Plan::Wait {
+        wait,
+        requeued: true,
+    } = regen::plan(&f.pool, f.arch_id, patient).await.unwrap()
+    else {
+        panic!("built before the quiet period, or did not re-queue a long wait");
     };
     assert!(
         wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
@@ -145,7 +148,7 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
     uploads::insert(&f.pool, &upload, "job").await.unwrap();
     assert!(matches!(
         regen::plan(&f.pool, f.arch_id, NOW).await.unwrap(),
-        Plan::Wait(_)
+        Plan::Wait { .. }
     ));
 
     // But a stream of changes cannot postpone it past the maximum delay.
@@ -158,6 +161,30 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
         regen::plan(&f.pool, f.arch_id, patient).await.unwrap(),
         Plan::Build(_)
     ));
+}
+
+#[tokio::test]
+async fn a_wait_within_the_hold_is_left_to_the_job_and_queues_nothing() {
+    let f = fixture().await;
+    change(&f.pool, f.arch_id).await;
+    assert_eq!(queued_jobs(&f.pool).await, 1);
+    let holding = Timing {
+        quiet: Duration::from_secs(3),
+        hold: Duration::from_secs(3),
+        ..NOW
+    };
+    let Plan::Wait {
+        wait,
+        requeued: false,
+    } = regen::plan(&f.pool, f.arch_id, holding).await.unwrap()
+    else {
+        panic!("expected a wait for the job to sleep through");
+    };
+    assert!(wait <= Duration::from_secs(3), "{wait:?}");
+    assert_eq!(queued_jobs(&f.pool).await, 1, "no second job");
+    // Changes meanwhile queue nothing either: the job still counts as pending.
+    change(&f.pool, f.arch_id).await;
+    assert_eq!(queued_jobs(&f.pool).await, 1);
 }
 
 #[tokio::test]

@@ -31,13 +31,13 @@ pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     let ingest = IngestConfig {
         default_arch: config.default_arch.clone(),
-        regen_delay: config.quiet_period(),
     };
     Ok(Arc::new(WorkerState {
         pool,
         storage,
         config,
         ingest,
+        stopping: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -60,9 +60,11 @@ pub async fn run(
             tracing::warn!(worker = %worker.name(), %error, "worker stopped; restarting it");
             true
         });
+    let stopping = state.clone();
     let result = monitor
         .run_with_signal(async move {
             shutdown.await;
+            stopping.stopping.send_replace(true);
             Ok(())
         })
         .await;

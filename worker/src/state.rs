@@ -13,6 +13,9 @@ pub struct WorkerState {
     pub storage: Storage,
     pub config: WorkerConfig,
     pub ingest: IngestConfig,
+    /// Becomes true when the process starts shutting down, so jobs that are only waiting can
+    /// hand their work back instead of holding up the exit.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub type SharedState = Arc<WorkerState>;

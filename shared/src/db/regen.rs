@@ -11,13 +11,10 @@ use super::{DbError, uploads};
 use crate::jobs::{self, Regenerate};
 
 /// Records a catalogue change in the given repository architectures and queues one
-/// regeneration job for each that has none pending. Call it in the transaction that makes the
-/// change: the job then exists exactly when the change does.
-pub async fn mark_dirty(
-    conn: &mut PgConnection,
-    repo_arch_ids: &[i64],
-    delay: Duration,
-) -> Result<(), DbError> {
+/// regeneration job for each that has none pending, due at once (the job itself waits for the
+/// repository to be quiet, see [`plan`]). Call it in the transaction that makes the change:
+/// the job then exists exactly when the change does.
+pub async fn mark_dirty(conn: &mut PgConnection, repo_arch_ids: &[i64]) -> Result<(), DbError> {
     // Rows are locked in id order, so transactions touching several never deadlock.
     let rows = sqlx::query!(
         r#"with old as (
@@ -41,7 +38,7 @@ pub async fn mark_dirty(
             &Regenerate {
                 repo_arch_id: row.id,
             },
-            delay,
+            Duration::ZERO,
         )
         .await?;
     }
@@ -65,9 +62,10 @@ pub enum Plan {
     Gone,
     /// The live databases already reflect every change.
     UpToDate,
-    /// Not quiet yet (or uploads of the repository are still being parsed): the job was
-    /// queued again to look after this long.
-    Wait(Duration),
+    /// Not quiet yet (or uploads of the repository are still being parsed): look again after
+    /// `wait`. A wait up to [`Timing::hold`] is the caller's to sleep (the pending flag stays
+    /// set, so changes meanwhile queue no other job); a longer one `requeued` the job.
+    Wait { wait: Duration, requeued: bool },
     /// Build now; the pending flag is cleared, so a change from here on queues one more job.
     Build(BuildTarget),
 }
@@ -81,6 +79,10 @@ pub struct Timing {
     pub max_delay: Duration,
     /// How often to look again while uploads of the repository are still being parsed.
     pub poll: Duration,
+    /// The longest wait a job sleeps through itself. Sleeping in the job publishes exactly when
+    /// the quiet period ends, where a re-queued job is only found by the next poll (run times
+    /// have whole-second resolution); longer waits re-queue rather than occupy a job slot.
+    pub hold: Duration,
 }
 
 pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Plan, DbError> {
@@ -123,9 +125,12 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
             timing.poll.as_secs_f64()
         };
         let wait = Duration::from_secs_f64(wait.min(overdue_in).max(0.05));
-        jobs::enqueue(&mut tx, &Regenerate { repo_arch_id }, wait).await?;
+        let requeued = wait > timing.hold;
+        if requeued {
+            jobs::enqueue(&mut tx, &Regenerate { repo_arch_id }, wait).await?;
+        }
         tx.commit().await?;
-        return Ok(Plan::Wait(wait));
+        return Ok(Plan::Wait { wait, requeued });
     }
     sqlx::query!(
         "update repo_arches set regen_pending = false where id = $1",

@@ -5,7 +5,6 @@ mod accept;
 mod decide;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -24,8 +23,6 @@ pub struct IngestConfig {
     /// The architecture whose database receives `any` packages of a repository that has no
     /// architecture-specific package yet.
     pub default_arch: ArchName,
-    /// How long after a change its regeneration job first looks at the repository.
-    pub regen_delay: Duration,
 }
 
 /// The package of an upload, with everything the catalogue stores about it.
@@ -165,7 +162,7 @@ pub async fn record(
             let arch_ids =
                 affected_arches(&mut tx, repo_id, &touched, &config.default_arch).await?;
             // Last, so the repository architecture rows stay locked for as short as possible.
-            regen::mark_dirty(&mut tx, &arch_ids, config.regen_delay).await?;
+            regen::mark_dirty(&mut tx, &arch_ids).await?;
             tx.commit().await?;
             Ok(Outcome::Added {
                 package_id,

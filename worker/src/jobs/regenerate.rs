@@ -2,17 +2,18 @@
 //! the catalogue and publish them.
 //!
 //! Coalescing: every change marks the architecture dirty but queues a job only when none is
-//! pending, so a burst of uploads queues one job. That job waits (re-queueing itself) until no
-//! change came for the quiet period and no upload of the repository is still being parsed, or
-//! until the maximum delay is reached. Builds of one architecture are serialised across all
+//! pending, so a burst of uploads queues one job, due at once. That job sleeps until no change
+//! came for the quiet period and no upload of the repository is still being parsed, or until
+//! the maximum delay is reached, and then builds: a lone upload is published right when the
+//! quiet period ends. (On shutdown a sleeping job re-queues itself for the rest of its wait.) Builds of one architecture are serialised across all
 //! workers by an advisory lock, and each publishes the snapshot it read, so a change arriving
 //! during a build causes exactly one more build.
 
 use std::time::{Duration, Instant};
 
 use apalis::prelude::{BoxDynError, Data};
-use rieter::db::{maintenance, regen};
-use rieter::jobs::Regenerate;
+use rieter::db::{DbError, maintenance, regen};
+use rieter::jobs::{self, Regenerate};
 use rieter::regenerate::{self, Rebuild};
 
 use crate::error::{JobError, retry_transient};
@@ -30,39 +31,78 @@ pub async fn run(job: Regenerate, state: Data<SharedState>) -> Result<(), BoxDyn
 }
 
 async fn handle(state: &WorkerState, repo_arch_id: i64) -> Result<(), JobError> {
-    // Planning and building happen under the lock, so the sweep (which requeues only
-    // architectures whose lock is free) never mistakes a build in progress for a lost one.
-    let key = regen_lock_key(repo_arch_id);
-    let mut lock = state.pool.acquire().await?;
-    maintenance::lock(&mut lock, &key).await?;
-    let result = plan_and_build(state, repo_arch_id).await;
-    maintenance::unlock(&mut lock, &key).await?;
-    result
+    let timing = regen::Timing {
+        quiet: state.config.quiet_period(),
+        max_delay: state.config.max_regen_delay(),
+        poll: POLL_WHILE_PARSING,
+        hold: state.config.quiet_period().max(POLL_WHILE_PARSING),
+    };
+    loop {
+        let Some(wait) = plan_and_build(state, repo_arch_id, timing).await? else {
+            return Ok(());
+        };
+        tracing::debug!(
+            repo_arch.id = repo_arch_id,
+            wait_ms = wait.as_millis() as u64,
+            "repository not quiet yet"
+        );
+        if stopping_within(state, wait).await {
+            // Shutting down: hand the rest of the wait to whichever worker runs next.
+            let mut conn = state.pool.acquire().await?;
+            jobs::enqueue(&mut conn, &Regenerate { repo_arch_id }, wait)
+                .await
+                .map_err(DbError::from)?;
+            return Ok(());
+        }
+    }
 }
+
+/// Sleeps for `wait`, or less if the process starts shutting down: returns whether it did.
+async fn stopping_within(state: &WorkerState, wait: Duration) -> bool {
+    let mut stopping = state.stopping.subscribe();
+    let stop = async move {
+        if stopping.wait_for(|stopping| *stopping).await.is_err() {
+            // The sender lives as long as the state; without it, just sleep.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = tokio::time::sleep(wait) => false,
+        () = stop => true,
+    }
+}
+
+/// How often a job looks again while uploads of its repository are still being parsed.
+const POLL_WHILE_PARSING: Duration = Duration::from_millis(500);
 
 /// The advisory lock held while a repository architecture is planned or built.
 pub fn regen_lock_key(repo_arch_id: i64) -> String {
     format!("rieter.regen:{repo_arch_id}")
 }
 
-async fn plan_and_build(state: &WorkerState, repo_arch_id: i64) -> Result<(), JobError> {
-    let timing = regen::Timing {
-        quiet: state.config.quiet_period(),
-        max_delay: state.config.max_regen_delay(),
-        poll: Duration::from_millis(500),
+/// Plans and, when the repository is quiet, builds. Returns how long to sleep before looking
+/// again, if the job should. Planning and building happen under the lock, so the sweep (which
+/// requeues only architectures whose lock is free) never mistakes a build in progress for a
+/// lost one; the lock is not held while sleeping, when the pending flag guards the job.
+async fn plan_and_build(
+    state: &WorkerState,
+    repo_arch_id: i64,
+    timing: regen::Timing,
+) -> Result<Option<Duration>, JobError> {
+    let key = regen_lock_key(repo_arch_id);
+    let mut lock = state.pool.acquire().await?;
+    maintenance::lock(&mut lock, &key).await?;
+    let result = match regen::plan(&state.pool, repo_arch_id, timing).await {
+        Ok(regen::Plan::Build(target)) => build(state, &target).await.map(|()| None),
+        Ok(regen::Plan::Wait {
+            wait,
+            requeued: false,
+        }) => Ok(Some(wait)),
+        Ok(_) => Ok(None),
+        Err(err) => Err(err.into()),
     };
-    match regen::plan(&state.pool, repo_arch_id, timing).await? {
-        regen::Plan::Build(target) => build(state, &target).await,
-        regen::Plan::Wait(wait) => {
-            tracing::debug!(
-                repo_arch.id = repo_arch_id,
-                wait_ms = wait.as_millis() as u64,
-                "repository not quiet yet"
-            );
-            Ok(())
-        }
-        regen::Plan::UpToDate | regen::Plan::Gone => Ok(()),
-    }
+    maintenance::unlock(&mut lock, &key).await?;
+    result
 }
 
 async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), JobError> {
