@@ -121,8 +121,15 @@ pub async fn open(
     Ok(pool)
 }
 
-/// Whether the database answers within `within`.
+/// Whether the database answers within `within`. A pool whose every connection is in use is
+/// busy, not cut off (those connections are talking to the database), and is not probed: under
+/// a burst of uploads the probe would otherwise queue behind them and report a busy database as
+/// unreachable. When the database goes away its connections break, the pool empties, and the
+/// probe fails fast again.
 pub async fn is_reachable(pool: &PgPool, within: Duration) -> bool {
+    if pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections() {
+        return true;
+    }
     let probe = sqlx::query("select 1").execute(pool);
     matches!(tokio::time::timeout(within, probe).await, Ok(Ok(_)))
 }
