@@ -5,6 +5,7 @@ mod allow;
 pub mod auth;
 pub mod config;
 pub mod error;
+mod file_read;
 mod http_file;
 mod pagination;
 mod routes;

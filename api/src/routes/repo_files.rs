@@ -2,7 +2,6 @@
 //! databases and package files, with the caching and range semantics pacman relies on
 //! (`If-Modified-Since` → 304 on `-Sy`, `Range` to resume downloads).
 
-use std::io::SeekFrom;
 use std::os::unix::fs::MetadataExt;
 
 use poem::Body;
@@ -13,11 +12,11 @@ use poem_openapi::{ApiResponse, OpenApi};
 use rieter::db::catalogue;
 use rieter::names::{ArchName, DistroName, RepoName};
 use rieter::publish::DbFileNames;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::{ApiError, Problem};
+use crate::file_read;
 use crate::http_file::{Selection, Validators, select};
 use crate::state::AppState;
 
@@ -162,8 +161,12 @@ async fn serve(
         return Err(not_found());
     }
     let path = state.storage.arch_dir(&distro, &repo, &arch).join(file);
-    let mut handle = match tokio::fs::File::open(&path).await {
-        Ok(handle) => handle,
+    // A conditional request (`pacman -Sy` with a current database) and HEAD are answered
+    // from `stat` alone; the file is opened only to send a body.
+    let conditional = request.if_none_match.is_some() || request.if_modified_since.is_some();
+    let (mut opened, mut meta) = match file_read::stat_or_open(&path, !request.head && !conditional)
+    {
+        Ok(found) => found,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return empty_database(state, &distro, &repo, &arch, file, &request)
                 .await?
@@ -171,19 +174,10 @@ async fn serve(
         }
         Err(err) => return Err(ApiError::internal("opening a repository file", err)),
     };
-    let meta = handle
-        .metadata()
-        .await
-        .map_err(|e| ApiError::internal("reading a repository file's metadata", e))?;
     if !meta.is_file() {
         return Err(not_found());
     }
-    let len = meta.len();
-    let validators = Validators::new(
-        len,
-        meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-        meta.ino(),
-    );
+    let mut validators = validators_of(&meta);
     if validators.not_modified(
         request.if_none_match.as_deref(),
         request.if_modified_since.as_deref(),
@@ -193,35 +187,43 @@ async fn serve(
             validators.etag,
         ));
     }
+    if opened.is_none() && !request.head {
+        // The opened file's own metadata, so the headers describe the body sent even if the
+        // file was replaced since the `stat`.
+        let (file, file_meta) = match file_read::open(&path) {
+            Ok(found) => found,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+            Err(err) => return Err(ApiError::internal("opening a repository file", err)),
+        };
+        validators = validators_of(&file_meta);
+        (opened, meta) = (Some(file), file_meta);
+    }
+    let len = meta.len();
     let selection = select(
         request.range.as_deref(),
         request.if_range.as_deref(),
         len,
         &validators,
     );
-    let body = |handle: tokio::fs::File, len: u64| {
-        if request.head {
-            Binary(Body::empty())
-        } else {
-            Binary(Body::from_async_read(handle.take(len)))
-        }
+    let body = |start: u64, len: u64| match &opened {
+        None => Ok(Binary(Body::empty())),
+        Some(file) => file
+            .body(start, len)
+            .map(Binary)
+            .map_err(|e| ApiError::internal("reading a repository file", e)),
     };
     match selection {
         Selection::Full => Ok(FileResponse::Ok(
-            body(handle, len),
+            body(0, len)?,
             len,
             validators.last_modified(),
             validators.etag,
             ACCEPT_RANGES.to_owned(),
         )),
         Selection::Partial { start, end } => {
-            handle
-                .seek(SeekFrom::Start(start))
-                .await
-                .map_err(|e| ApiError::internal("seeking in a repository file", e))?;
             let part = end - start + 1;
             Ok(FileResponse::Partial(
-                body(handle, part),
+                body(start, part)?,
                 part,
                 format!("bytes {start}-{end}/{len}"),
                 validators.last_modified(),
@@ -237,6 +239,14 @@ async fn serve(
             format!("bytes */{len}"),
         )),
     }
+}
+
+fn validators_of(meta: &std::fs::Metadata) -> Validators {
+    Validators::new(
+        meta.len(),
+        meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+        meta.ino(),
+    )
 }
 
 fn not_found(distro: &str, repo: &str, arch: &str, file: &str) -> ApiError {
