@@ -43,11 +43,6 @@ impl Spec {
         }
     }
 
-    pub fn pkgrel(mut self, pkgrel: u32) -> Self {
-        self.pkgrel = pkgrel;
-        self
-    }
-
     pub fn payload(mut self, payload: Payload) -> Self {
         self.payload = payload;
         self

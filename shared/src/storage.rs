@@ -20,7 +20,6 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::names::{ArchName, DistroName, RepoName};
@@ -255,6 +254,43 @@ impl Storage {
     }
 }
 
+/// Bytes of an upload collected before they are hashed and written in one go. Together with
+/// the chunk being received this bounds the memory an upload takes, whatever its size.
+const WRITE_CHUNK: usize = 256 << 10;
+
+/// The blocking half of receiving an upload: the file and the running digests. Hashing and
+/// writing happen on the blocking pool, a chunk at a time, off the async threads.
+struct HashedFile {
+    file: std::fs::File,
+    sha256: Sha256,
+    md5: Md5,
+}
+
+impl HashedFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        self.sha256.update(data);
+        self.md5.update(data);
+        self.file.write_all(data)
+    }
+}
+
+/// Runs `op` on the file on the blocking pool; the buffer travels along so it is reused.
+async fn on_blocking_pool(
+    mut file: HashedFile,
+    mut buffer: Vec<u8>,
+    op: fn(&mut HashedFile, &[u8]) -> io::Result<()>,
+) -> Result<(HashedFile, Vec<u8>), ReceiveError> {
+    tokio::task::spawn_blocking(move || {
+        op(&mut file, &buffer)?;
+        buffer.clear();
+        Ok((file, buffer))
+    })
+    .await
+    .map_err(|e| ReceiveError::Io(io::Error::other(e)))?
+    .map_err(ReceiveError::from_write)
+}
+
 async fn write_hashed<S>(
     path: &Path,
     body: S,
@@ -263,11 +299,20 @@ async fn write_hashed<S>(
 where
     S: Stream<Item = io::Result<Bytes>>,
 {
-    let file = tokio::fs::File::create(path)
-        .await
-        .map_err(ReceiveError::from_write)?;
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
-    let (mut sha256, mut md5, mut size) = (Sha256::new(), Md5::new(), 0u64);
+    let file = {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || std::fs::File::create(path))
+            .await
+            .map_err(|e| ReceiveError::Io(io::Error::other(e)))?
+            .map_err(ReceiveError::from_write)?
+    };
+    let mut file = HashedFile {
+        file,
+        sha256: Sha256::new(),
+        md5: Md5::new(),
+    };
+    let mut buffer = Vec::with_capacity(WRITE_CHUNK);
+    let mut size = 0u64;
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(ReceiveError::Body)?;
@@ -275,24 +320,23 @@ where
         if size > limit {
             return Err(ReceiveError::TooLarge { limit });
         }
-        sha256.update(&chunk);
-        md5.update(&chunk);
-        file.write_all(&chunk)
-            .await
-            .map_err(ReceiveError::from_write)?;
+        if buffer.len() + chunk.len() > WRITE_CHUNK {
+            (file, buffer) = on_blocking_pool(file, buffer, HashedFile::write).await?;
+        }
+        buffer.extend_from_slice(&chunk);
     }
     if size == 0 {
         return Err(ReceiveError::Empty);
     }
-    file.flush().await.map_err(ReceiveError::from_write)?;
-    file.get_ref()
-        .sync_all()
-        .await
-        .map_err(ReceiveError::from_write)?;
+    (file, _) = on_blocking_pool(file, buffer, |file, rest| {
+        file.write(rest)?;
+        file.file.sync_all()
+    })
+    .await?;
     Ok((
         size,
-        hex::encode(sha256.finalize()),
-        hex::encode(md5.finalize()),
+        hex::encode(file.sha256.finalize()),
+        hex::encode(file.md5.finalize()),
     ))
 }
 
