@@ -27,6 +27,8 @@ pub struct Opts {
     /// Also run the slow baselines in full (repo-add building 10,000 packages in one call, and
     /// one call per package for all 1,000 uploads) instead of extrapolating from a sample.
     pub full_baselines: bool,
+    /// Skip the repo-add baselines (minutes of the run), to iterate on Rieter's own figures.
+    pub skip_baselines: bool,
 }
 
 const SCENARIOS: &[&str] = &["regen", "ingest", "parse", "serve", "memory", "latency"];
@@ -36,16 +38,18 @@ async fn main() -> anyhow::Result<()> {
     let mut opts = Opts {
         quick: false,
         full_baselines: false,
+        skip_baselines: false,
     };
     let mut chosen = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => opts.quick = true,
             "--full-baselines" => opts.full_baselines = true,
+            "--skip-baselines" => opts.skip_baselines = true,
             "all" => chosen.extend(SCENARIOS.iter().map(|s| s.to_string())),
             s if SCENARIOS.contains(&s) => chosen.push(s.to_owned()),
             other => bail!(
-                "unknown argument `{other}`; usage: bench [--quick] [--full-baselines] \
+                "unknown argument `{other}`; usage: bench [--quick] [--full-baselines] [--skip-baselines] \
                  all | {}",
                 SCENARIOS.join(" | ")
             ),

@@ -5,7 +5,7 @@
 //! a rebuild is, so the job and the benchmarks run the same code.
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
@@ -56,12 +56,25 @@ pub enum Rebuild {
         change_seq: i64,
         /// Files the new databases no longer name, now scheduled for deletion.
         retired: usize,
+        /// Where the time went.
+        phases: Phases,
     },
     /// Package files were replaced or removed after the snapshot was read; nothing was
     /// published, and the change that removed them has queued the next rebuild.
     Superseded { missing: Vec<i64> },
     /// The repository architecture was removed (before or during the rebuild).
     Gone,
+}
+
+/// How long each step of a rebuild took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Phases {
+    /// Reading the packages and their pre-rendered entries.
+    pub snapshot: Duration,
+    /// Linking package files and writing, syncing and renaming the archives.
+    pub write: Duration,
+    /// Recording the databases as live.
+    pub finish: Duration,
 }
 
 /// Rebuilds `target`'s databases from the catalogue and publishes them. `grace` is how long
@@ -73,9 +86,15 @@ pub async fn rebuild(
     target: &BuildTarget,
     grace: Duration,
 ) -> Result<Rebuild, RegenerateError> {
+    let started = Instant::now();
     let Some(snapshot) = regen::snapshot(pool, target).await? else {
         return Ok(Rebuild::Gone);
     };
+    let mut phases = Phases {
+        snapshot: started.elapsed(),
+        ..Phases::default()
+    };
+    let started = Instant::now();
     let distro = DistroName::parse(&target.distro)?;
     let repo = RepoName::parse(&target.repo)?;
     let arch = ArchName::parse(&target.arch)?;
@@ -100,6 +119,8 @@ pub async fn rebuild(
         })
         .await??
     };
+    phases.write = started.elapsed();
+    let started = Instant::now();
     if !report.missing.is_empty() {
         return Ok(Rebuild::Superseded {
             missing: report.missing,
@@ -110,9 +131,11 @@ pub async fn rebuild(
         storage.discard_tree(&dir).await?;
         return Ok(Rebuild::Gone);
     }
+    phases.finish = started.elapsed();
     Ok(Rebuild::Published {
         packages: snapshot.packages.len(),
         change_seq: snapshot.change_seq,
         retired: report.stale.len(),
+        phases,
     })
 }

@@ -184,7 +184,7 @@ pub async fn snapshot(pool: &PgPool, target: &BuildTarget) -> Result<Option<Snap
         SnapshotPackage,
         "select id, filename, upload_id, db_member, files_member from packages
          where repo_id = $1 and (arch = $2 or arch = 'any')
-         order by name, arch",
+         order by name collate \"C\", arch",
         target.repo_id,
         target.arch
     )

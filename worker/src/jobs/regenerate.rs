@@ -113,10 +113,14 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
             packages,
             change_seq,
             retired,
+            phases,
         } => tracing::info!(
             distro = %target.distro, repo = %target.repo, arch = %target.arch,
             packages, change_seq, retired,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            snapshot_ms = phases.snapshot.as_secs_f64() * 1000.0,
+            write_ms = phases.write.as_secs_f64() * 1000.0,
+            finish_ms = phases.finish.as_secs_f64() * 1000.0,
             "repository database published"
         ),
         // Replaced or removed after the snapshot: that change queued the next build. (A blob
