@@ -203,10 +203,16 @@ async fn timed_rebuild(
     )
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
-    let Rebuild::Published { packages, phases, .. } = rebuilt else {
+    let Rebuild::Published {
+        packages, phases, ..
+    } = rebuilt
+    else {
         anyhow::bail!("rebuild gave {rebuilt:?}");
     };
-    ensure!(packages == expect, "rebuilt {packages} packages, expected {expect}");
+    ensure!(
+        packages == expect,
+        "rebuilt {packages} packages, expected {expect}"
+    );
     eprintln!("rebuild of {packages} packages: {elapsed:.3} s; {phases:?}");
     Ok(elapsed)
 }

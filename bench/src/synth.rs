@@ -212,7 +212,7 @@ impl Content {
                 let mut at = 0;
                 while at < buf.len() {
                     let r = self.next();
-                    let word: &[u8] = if r % 7 == 0 {
+                    let word: &[u8] = if r.is_multiple_of(7) {
                         // Some noise, as in binaries: keeps the ratio realistic.
                         &r.to_le_bytes()[..4]
                     } else {

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -60,44 +60,131 @@ impl DbFileNames {
     }
 }
 
-/// Builds the tree in `dir`. Blocking: run it on a blocking thread.
+/// Builds the tree in `dir` from `packages`. Blocking: run it on a blocking thread.
 pub fn build(
     dir: &Path,
     repo: &RepoName,
     packages: &[PublishedPackage<'_>],
 ) -> io::Result<BuildReport> {
-    fs::create_dir_all(dir)?;
-    let mut report = BuildReport::default();
+    let mut tree = TreeWriter::create(dir, repo)?;
     for package in packages {
-        if !link_package(dir, package)? {
-            report.missing.push(package.id);
-        }
+        tree.add(package)?;
     }
-    if !report.missing.is_empty() {
-        return Ok(report);
+    tree.finish()
+}
+
+/// Writes a tree as its packages arrive (so a build can write while it still reads the
+/// catalogue): each package's file is linked and its entries appended to temporary archives;
+/// [`TreeWriter::finish`] puts the archives in place. Dropped unfinished, it removes its
+/// temporary files and the live databases stay as they were. Blocking: use it on a blocking
+/// thread.
+pub struct TreeWriter {
+    dir: PathBuf,
+    names: DbFileNames,
+    db: TempArchive,
+    files: TempArchive,
+    named: HashSet<String>,
+    missing: Vec<i64>,
+}
+
+impl TreeWriter {
+    pub fn create(dir: &Path, repo: &RepoName) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let names = DbFileNames::new(repo);
+        Ok(Self {
+            db: TempArchive::create(dir, &names.db)?,
+            files: TempArchive::create(dir, &names.files)?,
+            dir: dir.to_owned(),
+            names,
+            named: HashSet::new(),
+            missing: Vec::new(),
+        })
     }
 
-    let names = DbFileNames::new(repo);
-    write_atomically(dir, &names.db, |out| {
-        repo_db::write_archive(out, packages.iter().map(|p| p.db_member)).map(drop)
-    })?;
-    write_atomically(dir, &names.files, |out| {
-        repo_db::write_archive(out, packages.iter().map(|p| p.files_member)).map(drop)
-    })?;
-    ensure_symlink(dir, &names.db_link, &names.db)?;
-    ensure_symlink(dir, &names.files_link, &names.files)?;
-    File::open(dir)?.sync_all()?;
+    /// Links the package's file and appends its entries.
+    pub fn add(&mut self, package: &PublishedPackage<'_>) -> io::Result<()> {
+        if !link_package(&self.dir, package)? {
+            self.missing.push(package.id);
+            return Ok(());
+        }
+        self.named.insert(package.filename.to_owned());
+        if self.missing.is_empty() {
+            self.db.out.write_all(package.db_member)?;
+            self.files.out.write_all(package.files_member)?;
+        }
+        Ok(())
+    }
 
-    let named: HashSet<&str> = packages.iter().map(|p| p.filename).collect();
-    for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with('.') && !names.contains(name) && !named.contains(name) {
-            report.stale.push(name.to_owned());
+    /// Completes the archives and renames them into place, unless a package's file was
+    /// missing: then nothing is published and the report lists the missing packages.
+    pub fn finish(mut self) -> io::Result<BuildReport> {
+        let mut report = BuildReport::default();
+        if !self.missing.is_empty() {
+            report.missing = std::mem::take(&mut self.missing);
+            return Ok(report);
+        }
+        // Both archives are completed and synced at once: the syncs dominate and overlap.
+        let (dir, names) = (&self.dir, &self.names);
+        let (db, files) = (&mut self.db, &mut self.files);
+        std::thread::scope(|scope| {
+            let db = scope.spawn(|| db.commit(dir, &names.db));
+            let files = files.commit(dir, &names.files);
+            db.join().expect("archive writer panicked").and(files)
+        })?;
+        ensure_symlink(dir, &names.db_link, &names.db)?;
+        ensure_symlink(dir, &names.files_link, &names.files)?;
+        File::open(dir)?.sync_all()?;
+
+        for entry in fs::read_dir(dir)? {
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.starts_with('.') && !names.contains(name) && !self.named.contains(name) {
+                report.stale.push(name.to_owned());
+            }
+        }
+        report.stale.sort();
+        Ok(report)
+    }
+}
+
+impl Drop for TreeWriter {
+    fn drop(&mut self) {
+        for archive in [&self.db, &self.files] {
+            if !archive.committed {
+                let _ = fs::remove_file(&archive.path);
+            }
         }
     }
-    report.stale.sort();
-    Ok(report)
+}
+
+/// An archive being written under a temporary name next to its final one.
+struct TempArchive {
+    path: PathBuf,
+    out: BufWriter<File>,
+    committed: bool,
+}
+
+impl TempArchive {
+    fn create(dir: &Path, name: &str) -> io::Result<Self> {
+        let path = dir.join(format!(".{name}.{}", Uuid::new_v4()));
+        let file = File::create(&path)?;
+        Ok(Self {
+            path,
+            out: BufWriter::with_capacity(1 << 20, file),
+            committed: false,
+        })
+    }
+
+    /// Ends the archive, syncs it and renames it to `name`.
+    fn commit(&mut self, dir: &Path, name: &str) -> io::Result<()> {
+        repo_db::write_archive(&mut self.out, std::iter::empty::<&[u8]>())?;
+        let file = self.out.get_ref();
+        newer_than_predecessor(file, &dir.join(name))?;
+        file.sync_all()?;
+        fs::rename(&self.path, dir.join(name))?;
+        self.committed = true;
+        Ok(())
+    }
 }
 
 /// Makes `dir/filename` the package's blob (a hard link, so the served file outlives the
@@ -128,27 +215,6 @@ fn link_package(dir: &Path, package: &PublishedPackage<'_>) -> io::Result<bool> 
         let _ = fs::remove_file(&temp);
     })?;
     Ok(true)
-}
-
-fn write_atomically(
-    dir: &Path,
-    name: &str,
-    write: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
-) -> io::Result<()> {
-    let temp = dir.join(format!(".{name}.{}", Uuid::new_v4()));
-    let result = (|| {
-        let file = File::create(&temp)?;
-        let mut out = BufWriter::with_capacity(1 << 20, &file);
-        write(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?;
-        newer_than_predecessor(&file, &dir.join(name))?;
-        file.sync_all()?;
-        fs::rename(&temp, dir.join(name))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 /// Gives a new version of a file a modification time at least one whole second after the

@@ -1,5 +1,6 @@
-//! One rebuild of a repository architecture: read the catalogue snapshot, write its published
-//! tree ([`publish::build`]) and record that the new databases are live ([`regen::finish`]).
+//! One rebuild of a repository architecture: read the catalogue snapshot while writing its
+//! published tree ([`TreeWriter`]), then record that the new databases are live
+//! ([`regen::finish`]).
 //!
 //! The regeneration job decides *when* to call this (quiet period, lock); this module is *what*
 //! a rebuild is, so the job and the benchmarks run the same code.
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use crate::db::DbError;
-use crate::db::regen::{self, BuildTarget};
+use crate::db::regen::{self, BuildTarget, SnapshotPackage};
 use crate::names::{ArchName, DistroName, NameError, RepoName};
-use crate::publish::{self, PublishedPackage};
+use crate::publish::{PublishedPackage, TreeWriter};
 use crate::storage::Storage;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,9 +70,10 @@ pub enum Rebuild {
 /// How long each step of a rebuild took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Phases {
-    /// Reading the packages and their pre-rendered entries.
+    /// Reading the packages and their pre-rendered entries while linking the package files
+    /// and writing the entries to temporary archives.
     pub snapshot: Duration,
-    /// Linking package files and writing, syncing and renaming the archives.
+    /// Completing, syncing and renaming the archives.
     pub write: Duration,
     /// Recording the databases as live.
     pub finish: Duration,
@@ -86,39 +88,49 @@ pub async fn rebuild(
     target: &BuildTarget,
     grace: Duration,
 ) -> Result<Rebuild, RegenerateError> {
-    let started = Instant::now();
-    let Some(snapshot) = regen::snapshot(pool, target).await? else {
-        return Ok(Rebuild::Gone);
-    };
-    let mut phases = Phases {
-        snapshot: started.elapsed(),
-        ..Phases::default()
-    };
-    let started = Instant::now();
     let distro = DistroName::parse(&target.distro)?;
     let repo = RepoName::parse(&target.repo)?;
     let arch = ArchName::parse(&target.arch)?;
     let dir = storage.arch_dir(&distro, &repo, &arch);
-    let (snapshot, report) = {
-        let storage = storage.clone();
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let packages: Vec<PublishedPackage<'_>> = snapshot
-                .packages
-                .iter()
-                .map(|p| PublishedPackage {
-                    id: p.id,
-                    filename: &p.filename,
-                    blob: storage.blob_path(p.upload_id),
-                    db_member: &p.db_member,
-                    files_member: &p.files_member,
-                })
-                .collect();
-            let report = publish::build(&dir, &repo, &packages);
-            report.map(|report| (snapshot, report))
+
+    // The tree is written on a blocking thread while the catalogue is read: packages flow
+    // through a bounded channel, so neither side waits for the other to finish.
+    let started = Instant::now();
+    let (sink, mut packages) = tokio::sync::mpsc::channel::<Vec<SnapshotPackage>>(8);
+    let writer = {
+        let (storage, dir) = (storage.clone(), dir.clone());
+        tokio::task::spawn_blocking(move || -> io::Result<TreeWriter> {
+            let mut tree = TreeWriter::create(&dir, &repo)?;
+            while let Some(batch) = packages.blocking_recv() {
+                for p in batch {
+                    tree.add(&PublishedPackage {
+                        id: p.id,
+                        filename: &p.filename,
+                        blob: storage.blob_path(p.upload_id),
+                        db_member: &p.db_member,
+                        files_member: &p.files_member,
+                    })?;
+                }
+            }
+            Ok(tree)
         })
-        .await??
     };
+    let snapshot = regen::snapshot(pool, target, &sink).await;
+    drop(sink);
+    // The writer's failure is what stopped the reading, if both failed.
+    let tree = writer.await??;
+    let mut phases = Phases {
+        snapshot: started.elapsed(),
+        ..Phases::default()
+    };
+    let Some(snapshot) = snapshot? else {
+        // Removed before we read it: take back the (empty) directory the writer made.
+        drop(tree);
+        let _ = tokio::fs::remove_dir(&dir).await;
+        return Ok(Rebuild::Gone);
+    };
+    let started = Instant::now();
+    let report = tokio::task::spawn_blocking(move || tree.finish()).await??;
     phases.write = started.elapsed();
     let started = Instant::now();
     if !report.missing.is_empty() {

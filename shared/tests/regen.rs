@@ -61,7 +61,12 @@ async fn build(f: &Fixture) -> regen::Snapshot {
     let Plan::Build(target) = regen::plan(&f.pool, f.arch_id, NOW).await.unwrap() else {
         panic!("expected a build");
     };
-    regen::snapshot(&f.pool, &target).await.unwrap().unwrap()
+    // The fixture's repository has no packages, so nothing is sent to the receiver.
+    let (sink, _received) = tokio::sync::mpsc::channel(1);
+    regen::snapshot(&f.pool, &target, &sink)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]

@@ -158,14 +158,35 @@ pub struct SnapshotPackage {
     pub files_member: Vec<u8>,
 }
 
+/// A package a snapshot listed, without its entries: what [`finish`] needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: i64,
+    pub filename: String,
+}
+
 /// The packages of one database and the change they reflect, read in one snapshot.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub change_seq: i64,
-    pub packages: Vec<SnapshotPackage>,
+    pub packages: Vec<Listed>,
 }
 
-pub async fn snapshot(pool: &PgPool, target: &BuildTarget) -> Result<Option<Snapshot>, DbError> {
+/// Packages handed to a snapshot's receiver at a time.
+const SNAPSHOT_BATCH: usize = 256;
+
+/// Reads the packages of `target`'s database in one snapshot, handing each (with its
+/// pre-rendered entries) to `sink` as it arrives, so the caller can write while this reads.
+/// `None` if the repository architecture is gone. If the receiver goes away, reading stops and
+/// the listing is incomplete: the receiver only does that when it failed, and then the build
+/// does not go on.
+pub async fn snapshot(
+    pool: &PgPool,
+    target: &BuildTarget,
+    sink: &tokio::sync::mpsc::Sender<Vec<SnapshotPackage>>,
+) -> Result<Option<Snapshot>, DbError> {
+    use futures::TryStreamExt;
+
     let mut tx = pool.begin().await?;
     // One snapshot for both reads, so change_seq describes exactly these packages.
     sqlx::query!("set transaction isolation level repeatable read, read only")
@@ -180,16 +201,36 @@ pub async fn snapshot(pool: &PgPool, target: &BuildTarget) -> Result<Option<Snap
     else {
         return Ok(None);
     };
-    let packages = sqlx::query_as!(
-        SnapshotPackage,
-        "select id, filename, upload_id, db_member, files_member from packages
-         where repo_id = $1 and (arch = $2 or arch = 'any')
-         order by name collate \"C\", arch",
-        target.repo_id,
-        target.arch
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut packages = Vec::new();
+    {
+        let mut rows = sqlx::query_as!(
+            SnapshotPackage,
+            "select id, filename, upload_id, db_member, files_member from packages
+             where repo_id = $1 and (arch = $2 or arch = 'any')
+             order by name collate \"C\", arch",
+            target.repo_id,
+            target.arch
+        )
+        .fetch(&mut *tx);
+        // Handed over in batches: a wake-up per package would cost more than the package.
+        let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+        while let Some(package) = rows.try_next().await? {
+            packages.push(Listed {
+                id: package.id,
+                filename: package.filename.clone(),
+            });
+            batch.push(package);
+            if batch.len() == SNAPSHOT_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(SNAPSHOT_BATCH));
+                if sink.send(full).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sink.send(batch).await;
+        }
+    }
     tx.commit().await?;
     Ok(Some(Snapshot {
         change_seq,
