@@ -5,10 +5,10 @@
 //! temporary names, synced and renamed into place last, so a database never names a file that
 //! is not there and nobody ever reads half an archive.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -85,13 +85,23 @@ pub struct TreeWriter {
     files: TempArchive,
     named: HashSet<String>,
     missing: Vec<i64>,
+    /// The files already in the directory, by name, with their inode numbers.
+    existing: HashMap<String, u64>,
 }
 
 impl TreeWriter {
     pub fn create(dir: &Path, repo: &RepoName) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let names = DbFileNames::new(repo);
+        let mut existing = HashMap::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if let Ok(name) = entry.file_name().into_string() {
+                existing.insert(name, entry.ino());
+            }
+        }
         Ok(Self {
+            existing,
             db: TempArchive::create(dir, &names.db)?,
             files: TempArchive::create(dir, &names.files)?,
             dir: dir.to_owned(),
@@ -103,7 +113,8 @@ impl TreeWriter {
 
     /// Links the package's file and appends its entries.
     pub fn add(&mut self, package: &PublishedPackage<'_>) -> io::Result<()> {
-        if !link_package(&self.dir, package)? {
+        let existing = self.existing.get(package.filename).copied();
+        if !link_package(&self.dir, package, existing)? {
             self.missing.push(package.id);
             return Ok(());
         }
@@ -189,7 +200,13 @@ impl TempArchive {
 
 /// Makes `dir/filename` the package's blob (a hard link, so the served file outlives the
 /// blob). Returns false when neither exists.
-fn link_package(dir: &Path, package: &PublishedPackage<'_>) -> io::Result<bool> {
+/// `existing` is the inode of the file of that name in `dir`, if there is one (read from the
+/// directory listing, so a rebuild does not `stat` every served file).
+fn link_package(
+    dir: &Path,
+    package: &PublishedPackage<'_>,
+    existing: Option<u64>,
+) -> io::Result<bool> {
     let target = dir.join(package.filename);
     let blob = match fs::metadata(&package.blob) {
         Ok(meta) => meta,
@@ -198,10 +215,10 @@ fn link_package(dir: &Path, package: &PublishedPackage<'_>) -> io::Result<bool> 
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(target.exists()),
         Err(err) => return Err(err),
     };
-    if let Ok(existing) = fs::metadata(&target)
-        && existing.dev() == blob.dev()
-        && existing.ino() == blob.ino()
-    {
+    // Hard links share the inode; the blob and the tree are on one file system, or no link
+    // could have been made. (Where a listing's inode numbers differ from `stat`'s, as on some
+    // overlay file systems, the package is merely linked again.)
+    if existing == Some(blob.ino()) {
         return Ok(true);
     }
     let temp = dir.join(format!(".link-{}", Uuid::new_v4()));
@@ -336,6 +353,35 @@ mod tests {
         let secs =
             |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         assert!(secs(second) > secs(first), "{first:?} then {second:?}");
+    }
+
+    #[test]
+    fn a_package_file_replaced_under_the_same_name_is_linked_again() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = root.path().join("blobs");
+        let dir = root.path().join("repo/x86_64");
+        fs::create_dir_all(&blobs).unwrap();
+        fs::write(blobs.join("first"), b"first build").unwrap();
+        fs::write(blobs.join("second"), b"second build").unwrap();
+        let m = member(1);
+        let repo = RepoName::parse("core").unwrap();
+        let package = |blob: &str| PublishedPackage {
+            id: 1,
+            filename: "a-1-1-x86_64.pkg.tar.zst",
+            blob: blobs.join(blob),
+            db_member: &m,
+            files_member: &m,
+        };
+        build(&dir, &repo, &[package("first")]).unwrap();
+        build(&dir, &repo, &[package("second")]).unwrap();
+        let served = dir.join("a-1-1-x86_64.pkg.tar.zst");
+        assert_eq!(fs::read(&served).unwrap(), b"second build");
+        // And an unchanged rebuild keeps the link it has.
+        build(&dir, &repo, &[package("second")]).unwrap();
+        assert_eq!(
+            fs::metadata(&served).unwrap().ino(),
+            fs::metadata(blobs.join("second")).unwrap().ino()
+        );
     }
 
     #[test]
