@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, ensure};
 
-/// The virtual environment `name` with `packages` installed; made (or completed) on first use.
+/// The virtual environment `name` with `packages` installed; made on first use, and again when
+/// its packages or its location changed.
 /// Returns its directory; executables are in `bin/`.
 pub fn venv(name: &str, packages: &[&str]) -> anyhow::Result<PathBuf> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -17,15 +18,18 @@ pub fn venv(name: &str, packages: &[&str]) -> anyhow::Result<PathBuf> {
         .context("target directory")?
         .join("rieter-venvs")
         .join(name);
+    // The marker names the location too: a virtual environment's scripts hold absolute
+    // paths, so one whose target directory was moved must be made again.
     let marker = dir.join("rieter-installed");
-    let wanted = packages.join("\n");
+    let wanted = format!("{}\n{}", dir.display(), packages.join("\n"));
     if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         return Ok(dir);
     }
-    if !dir.join("bin/python").exists() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&dir))
-            .context("python3 -m venv (install python3 and python3-venv)")?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
+    run(Command::new("python3").arg("-m").arg("venv").arg(&dir))
+        .context("python3 -m venv (install python3 and python3-venv)")?;
     run(Command::new(dir.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(packages))
