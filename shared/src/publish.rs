@@ -60,19 +60,6 @@ impl DbFileNames {
     }
 }
 
-/// Builds the tree in `dir` from `packages`. Blocking: run it on a blocking thread.
-pub fn build(
-    dir: &Path,
-    repo: &RepoName,
-    packages: &[PublishedPackage<'_>],
-) -> io::Result<BuildReport> {
-    let mut tree = TreeWriter::create(dir, repo)?;
-    for package in packages {
-        tree.add(package)?;
-    }
-    tree.finish()
-}
-
 /// Writes a tree as its packages arrive (so a build can write while it still reads the
 /// catalogue): each package's file is linked and its entries appended to temporary archives;
 /// [`TreeWriter::finish`] puts the archives in place. Dropped unfinished, it removes its
@@ -188,7 +175,7 @@ impl TempArchive {
 
     /// Ends the archive, syncs it and renames it to `name`.
     fn commit(&mut self, dir: &Path, name: &str) -> io::Result<()> {
-        repo_db::write_archive(&mut self.out, std::iter::empty::<&[u8]>())?;
+        repo_db::end_archive(&mut self.out)?;
         let file = self.out.get_ref();
         newer_than_predecessor(file, &dir.join(name))?;
         file.sync_all()?;
@@ -298,8 +285,21 @@ mod tests {
     use super::*;
 
     fn member(tag: u8) -> Vec<u8> {
-        // Not a real entry; build() only concatenates members.
+        // Not a real entry; the writer only concatenates members.
         vec![tag; 4]
+    }
+
+    /// Writes the tree of `packages` in one go.
+    fn build(
+        dir: &Path,
+        repo: &RepoName,
+        packages: &[PublishedPackage<'_>],
+    ) -> io::Result<BuildReport> {
+        let mut tree = TreeWriter::create(dir, repo)?;
+        for package in packages {
+            tree.add(package)?;
+        }
+        tree.finish()
     }
 
     #[test]

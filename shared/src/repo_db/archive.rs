@@ -18,6 +18,12 @@ pub fn write_archive<W: Write>(
     for member in members {
         out.write_all(member.as_ref())?;
     }
+    end_archive(out)
+}
+
+/// Ends a database whose members were written to `out` already: appends the member holding
+/// the tar end-of-archive marker and flushes. Returns `out`, so a file can still be synced.
+pub fn end_archive<W: Write>(mut out: W) -> io::Result<W> {
     out.write_all(end_of_archive()?)?;
     out.flush()?;
     Ok(out)

@@ -14,7 +14,7 @@ mod desc;
 mod entry;
 mod members;
 
-pub use archive::write_archive;
+pub use archive::{end_archive, write_archive};
 pub use desc::{render_desc, render_files};
 pub use entry::DbEntry;
 pub use members::{EntryMembers, render_members};
