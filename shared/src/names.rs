@@ -135,18 +135,56 @@ macro_rules! name_type {
     };
 }
 
-/// First path segments the server routes itself; a distribution may not shadow them.
+/// Distribution names that would shadow a first path segment the server routes itself, now or
+/// soon, or that clients of Vieter (Rieter's predecessor) send there. A distribution is
+/// `/{distro}`, so any of these as a distribution would make a page or an API unreachable, or
+/// make a misdirected client's request land in a repository. Compared case-insensitively.
 pub const RESERVED_DISTRO_NAMES: &[&str] = &[
+    // The JSON API (`/api/v1/...`), and Vieter's API at the same place.
     "api",
+    // Vieter's upload route is `POST /{repo}/publish`; reserved at both levels, so no URL
+    // holding it is ever ambiguous between a name and that route.
+    "publish",
+    // Signing keys: `/{distro}/key` serves a distribution's public key, and `/key` is where
+    // a server-wide one belongs.
+    "key",
+    "keys",
+    // Operations endpoints: liveness/readiness and Prometheus metrics.
+    "health",
+    "metrics",
+    // The API description.
+    "openapi",
+    "docs",
+    // The web UI lives at `/`: its pages and assets are first segments.
     "ui",
     "static",
     "assets",
-    "docs",
-    "health",
-    "metrics",
-    "openapi",
+    "search",
+    "uploads",
+    "packages",
+    "login",
+    "logout",
+    "admin",
+    "mirrors",
+    "builds",
+    // Files browsers and crawlers ask every host for.
     "favicon.ico",
     "robots.txt",
+];
+
+/// Repository names that would shadow a second path segment the server routes (or will
+/// route) under a distribution, or that Vieter-era clients send there. A repository is
+/// `/{distro}/{repo}`. Compared case-insensitively.
+pub const RESERVED_REPO_NAMES: &[&str] = &[
+    // `/{distro}/key` serves the distribution's signing public key.
+    "key", "keys",
+    // Vieter clients upload with `POST /{repo}/publish`: pointed at Rieter, that request must
+    // be refused, not create a repository called `publish` in a distribution named after
+    // the Vieter repository.
+    "publish",
+    // Vieter's API lived under `/api`; a Vieter client using a distribution as its base URL
+    // would reach `/{distro}/api/...`.
+    "api",
 ];
 
 name_type!(
@@ -171,7 +209,7 @@ name_type!(
         allowed: "ASCII letters, digits, `_`, `-`, `.` and `+`",
         is_allowed: is_segment_char,
         bad_start: &['.', '-'],
-        reserved: &[],
+        reserved: RESERVED_REPO_NAMES,
     }
 );
 
@@ -245,9 +283,32 @@ mod tests {
             DistroName::parse("API"),
             Err(NameError::Reserved { .. })
         ));
-        assert!(RepoName::parse("api").is_ok());
+        // A name reserved for one level only is free at the other.
+        assert!(RepoName::parse("search").is_ok());
+        assert!(DistroName::parse("core").is_ok());
         assert!(ArchName::parse("x86-64").is_err());
         assert!(DistroName::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_that_shadow_routes_or_vieter_clients_are_reserved() {
+        for name in [
+            "api", "publish", "key", "keys", "search", "uploads", "login", "admin", "static",
+            "mirrors", "builds", "packages", "metrics", "Metrics",
+        ] {
+            let err = DistroName::parse(name).unwrap_err();
+            assert!(matches!(err, NameError::Reserved { .. }), "{name}: {err}");
+        }
+        for name in ["api", "publish", "key", "keys", "KEY"] {
+            let err = RepoName::parse(name).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("`{name}` is reserved and cannot be used as a repository name")
+            );
+        }
+        // Names merely containing a reserved word are fine.
+        assert!(RepoName::parse("keyring").is_ok());
+        assert!(DistroName::parse("apis").is_ok());
     }
 
     #[test]
