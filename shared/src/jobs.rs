@@ -14,8 +14,10 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// Set explicitly: apalis's default queue name is the Rust type name, which would silently
     /// change with a rename.
     const QUEUE: &'static str;
-    /// Attempts before apalis gives up. Handlers retry transient faults themselves; this bounds
-    /// crashes and panics.
+    /// Attempts before apalis gives up on a job that keeps failing for a transient reason
+    /// (each attempt backs off for minutes itself). Any other error ends the job after one
+    /// attempt. A worker dying mid-job does not count: apalis re-delivers such jobs without
+    /// limit, so the parse job counts its own starts (`ingest::MAX_PARSE_STARTS`).
     const MAX_ATTEMPTS: usize;
 }
 

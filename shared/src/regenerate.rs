@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use crate::db::DbError;
 use crate::db::regen::{self, BuildTarget, SnapshotPackage};
+use crate::db::{DbError, packages};
 use crate::names::{ArchName, DistroName, NameError, RepoName};
 use crate::publish::{PublishedPackage, TreeWriter};
 use crate::storage::Storage;
@@ -26,6 +26,43 @@ pub enum RegenerateError {
     Join(#[from] tokio::task::JoinError),
     #[error("invalid stored name: {0}")]
     InvalidName(#[from] NameError),
+    /// These packages keep the repository from being published; the rest of it is fine. The
+    /// caller takes them out of the catalogue ([`crate::removal::reject_packages`]), so one bad
+    /// package never stalls its repository.
+    #[error("package(s) {package_ids:?} {fault}")]
+    Unpublishable {
+        package_ids: Vec<i64>,
+        fault: PackageFault,
+    },
+    /// So many package files are gone that storage itself is the likelier fault (a data
+    /// directory restored without its blobs, a missing mount): nothing is taken out.
+    #[error("the files of {lost} of the {total} packages are missing from storage")]
+    FilesLost { lost: usize, total: usize },
+}
+
+/// Why a package cannot be published, as its uploader reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PackageFault {
+    #[error("could not be published: the file name is too long for the file system")]
+    FileNameTooLong,
+    #[error("could not be published: the file system refuses the file name")]
+    FileNameRefused,
+    #[error("could not be published: the package file is missing from storage")]
+    FileMissing,
+}
+
+impl PackageFault {
+    /// The package's share in a failure to link its file into the tree. Only the file name can
+    /// be the package's fault: by then the writer has created its archives in the same
+    /// directory, so the directory and the file system work. Anything else (permissions, a
+    /// read-only or full disk) is the server's and takes nothing out.
+    fn of_link_error(err: &io::Error) -> Option<Self> {
+        match err.kind() {
+            io::ErrorKind::InvalidFilename => Some(Self::FileNameTooLong),
+            io::ErrorKind::InvalidInput => Some(Self::FileNameRefused),
+            _ => None,
+        }
+    }
 }
 
 impl RegenerateError {
@@ -99,7 +136,7 @@ pub async fn rebuild(
     let (sink, mut packages) = tokio::sync::mpsc::channel::<Vec<SnapshotPackage>>(8);
     let writer = {
         let (storage, dir) = (storage.clone(), dir.clone());
-        tokio::task::spawn_blocking(move || -> io::Result<TreeWriter> {
+        tokio::task::spawn_blocking(move || -> Result<TreeWriter, RegenerateError> {
             let mut tree = TreeWriter::create(&dir, &repo)?;
             while let Some(batch) = packages.blocking_recv() {
                 for p in batch {
@@ -109,6 +146,15 @@ pub async fn rebuild(
                         blob: storage.blob_path(p.upload_id),
                         db_member: &p.db_member,
                         files_member: &p.files_member,
+                    })
+                    .map_err(|err| {
+                        match PackageFault::of_link_error(&err) {
+                            Some(fault) => RegenerateError::Unpublishable {
+                                package_ids: vec![p.id],
+                                fault,
+                            },
+                            None => err.into(),
+                        }
                     })?;
                 }
             }
@@ -134,9 +180,7 @@ pub async fn rebuild(
     phases.write = started.elapsed();
     let started = Instant::now();
     if !report.missing.is_empty() {
-        return Ok(Rebuild::Superseded {
-            missing: report.missing,
-        });
+        return superseded_or_lost(pool, report.missing, snapshot.packages.len()).await;
     }
     if !regen::finish(pool, target.repo_arch_id, &snapshot, &report.stale, grace).await? {
         // Removed while we built: do not leave a tree behind for it.
@@ -149,5 +193,31 @@ pub async fn rebuild(
         change_seq: snapshot.change_seq,
         retired: report.stale.len(),
         phases,
+    })
+}
+
+/// Packages whose file was missing from a build: superseded if they left the catalogue after
+/// the snapshot (the change that removed them queued the next rebuild), else their files were
+/// lost and, unless most of the repository's were, they cannot be published.
+async fn superseded_or_lost(
+    pool: &PgPool,
+    missing: Vec<i64>,
+    total: usize,
+) -> Result<Rebuild, RegenerateError> {
+    // A package's blob is only deleted after the transaction that takes the package out of
+    // the catalogue commits: a package still there has lost its file.
+    let lost = packages::still_current(pool, &missing).await?;
+    if lost.is_empty() {
+        return Ok(Rebuild::Superseded { missing });
+    }
+    if lost.len() * 2 > total {
+        return Err(RegenerateError::FilesLost {
+            lost: lost.len(),
+            total,
+        });
+    }
+    Err(RegenerateError::Unpublishable {
+        package_ids: lost,
+        fault: PackageFault::FileMissing,
     })
 }

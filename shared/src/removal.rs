@@ -9,10 +9,20 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::{DbError, catalogue, events, regen, uploads};
+use crate::db::{DbError, catalogue, events, packages, regen, uploads};
 use crate::names::{ArchName, DistroName, RepoName};
 
 const REMOVED: &str = "removed from the repository before a database listed it";
+
+/// Why packages leave the catalogue.
+#[derive(Clone, Copy)]
+enum Why<'a> {
+    /// A user removed them: uploads a database already listed stay `published`.
+    Removed,
+    /// They cannot be published ([`reject_packages`]): their uploads end `failed` with this
+    /// reason, listed before or not, since the package is gone from the databases either way.
+    Rejected(&'a str),
+}
 
 /// Removes the package `name` of architecture `arch` (`any` for architecture-independent ones).
 pub async fn remove_package(
@@ -38,18 +48,58 @@ pub async fn remove_package(
     if ids.is_empty() {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids).await?;
-    let arch_ids = if arch.is_any() {
-        catalogue::repo_arch_ids(&mut *tx, repo_id).await?
-    } else {
-        catalogue::find_repo_arch(&mut *tx, repo_id, arch)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+    let arch_ids = listing_arches(&mut tx, repo_id, arch).await?;
     regen::mark_dirty(&mut tx, &arch_ids).await?;
     tx.commit().await?;
     Ok(Some(blobs))
+}
+
+/// Takes packages that keep their repository from being published out of the catalogue
+/// (see [`crate::regenerate::RegenerateError::Unpublishable`]): their uploads end `failed`
+/// with `reason`, the package history records why, and their repositories are rebuilt
+/// without them. Packages already gone are skipped. Returns the blobs they owned.
+pub async fn reject_packages(
+    pool: &PgPool,
+    package_ids: &[i64],
+    reason: &str,
+) -> Result<Vec<Uuid>, DbError> {
+    let mut tx = pool.begin().await?;
+    let mut blobs = Vec::new();
+    for package in packages::locate(&mut *tx, package_ids).await? {
+        crate::ingest::lock_package_name(&mut tx, package.repo_id, &package.name).await?;
+        // Under the name's lock: a package replaced meanwhile has left already, and the
+        // upload of the old one must keep its status.
+        if packages::still_current(&mut *tx, &[package.id])
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        blobs.extend(delete_packages(&mut tx, &[package.id], Why::Rejected(reason)).await?);
+        let arch = ArchName::parse(&package.arch).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let arch_ids = listing_arches(&mut tx, package.repo_id, &arch).await?;
+        regen::mark_dirty(&mut tx, &arch_ids).await?;
+    }
+    tx.commit().await?;
+    Ok(blobs)
+}
+
+/// The architectures whose databases list packages of `arch`: all of the repository's for
+/// `any`.
+async fn listing_arches(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    arch: &ArchName,
+) -> Result<Vec<i64>, sqlx::Error> {
+    Ok(if arch.is_any() {
+        catalogue::repo_arch_ids(&mut *conn, repo_id).await?
+    } else {
+        catalogue::find_repo_arch(&mut *conn, repo_id, arch)
+            .await?
+            .into_iter()
+            .collect()
+    })
 }
 
 /// Removes an architecture: its database and its packages. `any` removes the repository's
@@ -75,7 +125,7 @@ pub async fn remove_arch(
         if ids.is_empty() {
             return Ok(None);
         }
-        let blobs = delete_packages(&mut tx, &ids).await?;
+        let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
         let arch_ids = catalogue::repo_arch_ids(&mut *tx, repo_id).await?;
         regen::mark_dirty(&mut tx, &arch_ids).await?;
         tx.commit().await?;
@@ -91,7 +141,7 @@ pub async fn remove_arch(
     if deleted.rows_affected() == 0 {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -109,7 +159,7 @@ pub async fn remove_repo(
     let ids: Vec<i64> = sqlx::query_scalar!("select id from packages where repo_id = $1", repo_id)
         .fetch_all(&mut *tx)
         .await?;
-    let blobs = delete_packages(&mut tx, &ids).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
     sqlx::query!("delete from repos where id = $1", repo_id)
         .execute(&mut *tx)
         .await?;
@@ -136,7 +186,7 @@ pub async fn remove_distro(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let blobs = delete_packages(&mut tx, &ids).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
     sqlx::query!("delete from distros where id = $1", distro_id)
         .execute(&mut *tx)
         .await?;
@@ -145,9 +195,22 @@ pub async fn remove_distro(
 }
 
 /// Deletes packages (recording each in the package history) and returns their blobs.
-async fn delete_packages(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Uuid>, DbError> {
-    uploads::fail_unpublished(&mut *conn, ids, REMOVED).await?;
-    let deleted = crate::db::packages::delete(&mut *conn, ids).await?;
+async fn delete_packages(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    why: Why<'_>,
+) -> Result<Vec<Uuid>, DbError> {
+    let detail = match why {
+        Why::Removed => {
+            uploads::fail_for_removed_packages(&mut *conn, ids, REMOVED, false).await?;
+            None
+        }
+        Why::Rejected(reason) => {
+            uploads::fail_for_removed_packages(&mut *conn, ids, reason, true).await?;
+            Some(reason)
+        }
+    };
+    let deleted = packages::delete(&mut *conn, ids).await?;
     for package in &deleted {
         events::record(
             &mut *conn,
@@ -158,7 +221,7 @@ async fn delete_packages(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Uui
                 version: &package.version,
                 action: events::Action::Removed,
                 upload_id: Some(package.upload_id),
-                detail: None,
+                detail,
             },
         )
         .await?;

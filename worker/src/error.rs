@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use apalis::prelude::{AbortError, BoxDynError};
 use rieter::db::DbError;
 use rieter::regenerate::RegenerateError;
 
@@ -35,6 +36,17 @@ impl JobError {
             ),
             Self::Regenerate(err) => err.is_transient(),
             _ => false,
+        }
+    }
+
+    /// The error to hand to apalis: a transient fault is retried later (after the handler's
+    /// own backing off ran out); any other would only fail the same way again, so the job
+    /// ends after this attempt.
+    pub fn into_job_failure(self) -> BoxDynError {
+        if self.is_transient() {
+            Box::new(self)
+        } else {
+            Box::new(AbortError::new(self))
         }
     }
 }

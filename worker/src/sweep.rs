@@ -13,7 +13,7 @@ use rieter::publish;
 use uuid::Uuid;
 
 use crate::error::JobError;
-use crate::jobs::regenerate;
+use crate::jobs::{parse_upload, regenerate};
 use crate::state::{SharedState, WorkerState};
 
 const SWEEP_LOCK: &str = "rieter.sweep";
@@ -68,14 +68,14 @@ async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
 async fn requeue_stranded_uploads(state: &WorkerState) -> Result<(), JobError> {
     for stranded in uploads::stranded(&state.pool, STRANDED_MIN_AGE_SECS, 1000).await? {
         if stranded.job_gave_up {
-            let reason = format!(
-                "processing failed repeatedly; last error: {}",
-                stranded.last_result.as_deref().unwrap_or("unknown")
+            // The job's last error is ours to read, not the public uploads list's.
+            tracing::warn!(
+                upload.id = %stranded.id,
+                last_error = stranded.last_result.as_deref().unwrap_or("unknown"),
+                "failing upload whose job gave up"
             );
-            tracing::warn!(upload.id = %stranded.id, reason, "failing upload whose job gave up");
-            if uploads::fail(&state.pool, stranded.id, &reason).await? {
-                state.storage.remove_blob(stranded.id).await?;
-            }
+            let reason = uploads::internal_error_reason(stranded.id);
+            parse_upload::fail(state, stranded.id, &reason).await?;
             continue;
         }
         let mut tx = state.pool.begin().await?;

@@ -131,3 +131,38 @@ pub async fn delete(
     .fetch_all(executor)
     .await
 }
+
+/// Of the given packages, those still in the catalogue.
+pub async fn still_current(
+    executor: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from packages where id = any($1) order by id",
+        ids
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Where a package is: what locking its name and finding its databases take.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub id: i64,
+    pub repo_id: i64,
+    pub name: String,
+    pub arch: String,
+}
+
+pub async fn locate(
+    executor: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<Vec<Located>, sqlx::Error> {
+    sqlx::query_as!(
+        Located,
+        "select id, repo_id, name, arch from packages where id = any($1) order by id",
+        ids
+    )
+    .fetch_all(executor)
+    .await
+}

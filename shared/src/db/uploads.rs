@@ -123,20 +123,32 @@ pub async fn lock(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Uplo
     .await
 }
 
-/// Moves a queued (or re-delivered) upload to `processing`. Returns false when the upload is
-/// already past parsing, i.e. this delivery of the job has nothing left to do.
+/// Moves a queued (or re-delivered) upload to `processing` and counts the start. Returns how
+/// many times parsing it has started, this one included, or `None` when the upload is already
+/// past parsing, i.e. this delivery of the job has nothing left to do.
 pub async fn start_processing(
     executor: impl PgExecutor<'_>,
     id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query!(
-        "update uploads set status = 'processing', updated_at = now()
-         where id = $1 and status in ('queued', 'processing')",
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "update uploads
+         set status = 'processing', parse_attempts = parse_attempts + 1, updated_at = now()
+         where id = $1 and status in ('queued', 'processing')
+         returning parse_attempts",
         id
     )
-    .execute(executor)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    .fetch_optional(executor)
+    .await
+}
+
+/// The reason recorded for an upload that failed because of a fault of the server's rather
+/// than of the package. The uploads list is public, so the fault itself is only logged; the
+/// id lets an operator find it in the log.
+pub fn internal_error_reason(id: Uuid) -> String {
+    format!(
+        "internal error while processing the upload; the server log has the details \
+         (upload id {id})"
+    )
 }
 
 /// Fails an upload that is still waiting or being parsed. Returns false if it had already
@@ -258,17 +270,22 @@ pub async fn has_unfinished(
     Ok(found)
 }
 
-/// Ends the uploads of packages that leave the catalogue before any database listed them.
-pub async fn fail_unpublished(
+/// Ends the uploads of packages that leave the catalogue: those no database listed yet, and
+/// with `published_too` also those a database listed (when the package is taken out because
+/// it cannot be published any more).
+pub async fn fail_for_removed_packages(
     executor: impl PgExecutor<'_>,
     package_ids: &[i64],
     reason: &str,
+    published_too: bool,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         "update uploads set status = 'failed', error = $2, updated_at = now()
-         where package_id = any($1) and status = 'parsed'",
+         where package_id = any($1)
+           and (status = 'parsed' or ($3 and status = 'published'))",
         package_ids,
-        reason
+        reason,
+        published_too
     )
     .execute(executor)
     .await?;

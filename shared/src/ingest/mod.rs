@@ -3,6 +3,7 @@
 
 mod accept;
 mod decide;
+mod start;
 
 use std::collections::BTreeSet;
 
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 pub use accept::accept;
 pub use decide::{Decision, Permissions, decide};
+pub use start::{MAX_PARSE_STARTS, Start, start};
 
 use crate::db::uploads::{self, UploadStatus};
 use crate::db::{DbError, catalogue, events, packages, regen};
@@ -122,7 +124,7 @@ pub async fn record(
                 "superseded by {name} {version} (upload {}) before a database listed it",
                 pkg.upload_id
             );
-            uploads::fail_unpublished(&mut *tx, &replace, &reason).await?;
+            uploads::fail_for_removed_packages(&mut *tx, &replace, &reason, false).await?;
             let replaced_blobs = packages::delete(&mut *tx, &replace)
                 .await?
                 .into_iter()

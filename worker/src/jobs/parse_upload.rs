@@ -1,13 +1,15 @@
 //! The parse job: read an accepted upload, check it, and put its package in the catalogue.
 //!
 //! Idempotent: it starts by moving the upload to `processing` only if it is not past that, and
-//! `ingest::record` commits only while the upload is still `processing`.
+//! `ingest::record` commits only while the upload is still `processing`. Each delivery counts
+//! as a start, so an upload whose parsing keeps killing the worker fails after
+//! `ingest::MAX_PARSE_STARTS` instead of being re-delivered forever.
 
 use std::time::Instant;
 
 use apalis::prelude::{BoxDynError, Data};
 use rieter::db::uploads::{self, Upload};
-use rieter::ingest::{self, IngestPackage, Outcome, Permissions};
+use rieter::ingest::{self, IngestPackage, Outcome, Permissions, Start};
 use rieter::jobs::ParseUpload;
 use rieter::names::{DistroName, RepoName};
 use rieter::package::{self, ParsedPackage};
@@ -20,33 +22,54 @@ use crate::state::{SharedState, WorkerState};
 pub async fn run(job: ParseUpload, state: Data<SharedState>) -> Result<(), BoxDynError> {
     let state: &WorkerState = &state;
     let id = job.upload_id;
-    retry_transient("parsing an upload", || handle(state, id))
-        .await
-        .map_err(|err| {
-            tracing::error!(upload.id = %id, error = %err, "parse job failed");
-            err.into()
-        })
-}
-
-async fn handle(state: &WorkerState, id: Uuid) -> Result<(), JobError> {
-    if !uploads::start_processing(&state.pool, id).await? {
-        tracing::debug!(upload.id = %id, "upload already past parsing");
-        return Ok(());
-    }
-    let Some(upload) = uploads::find(&state.pool, id).await? else {
+    let Err(err) = deliver(state, id).await else {
         return Ok(());
     };
+    tracing::error!(upload.id = %id, error = %err, transient = err.is_transient(), "parse job failed");
+    if !err.is_transient() {
+        // Our fault, not the package's: the public uploads list gets a generic reason, the
+        // log above has the details. Should this fail too, the sweep fails the upload later.
+        let reason = uploads::internal_error_reason(id);
+        if let Err(err) = fail(state, id, &reason).await {
+            tracing::warn!(upload.id = %id, error = %err, "could not fail the upload; the sweep will");
+        }
+    }
+    Err(err.into_job_failure())
+}
+
+/// One delivery of the job: counts the start once, then parses, retrying transient faults.
+async fn deliver(state: &WorkerState, id: Uuid) -> Result<(), JobError> {
+    let start = retry_transient("starting to parse an upload", || async {
+        Ok(ingest::start(&state.pool, id).await?)
+    });
+    let upload = match start.await? {
+        Start::Parse(upload) => upload,
+        Start::Finished => {
+            tracing::debug!(upload.id = %id, "upload already past parsing");
+            return Ok(());
+        }
+        Start::GaveUp => {
+            tracing::warn!(upload.id = %id, starts = ingest::MAX_PARSE_STARTS,
+                "parsing this upload never finished; failed it");
+            return Ok(state.storage.remove_blob(id).await?);
+        }
+    };
+    retry_transient("parsing an upload", || handle(state, &upload)).await
+}
+
+async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
+    let id = upload.id;
     let started = Instant::now();
-    let (parsed, members) = match parse(state, &upload).await? {
+    let (parsed, members) = match parse(state, upload).await? {
         Ok(parsed) => parsed,
-        Err(reason) => return refuse(state, &upload, &reason).await,
+        Err(reason) => return refuse(state, upload, &reason).await,
     };
     let (Ok(distro), Ok(repo)) = (
         DistroName::parse(&upload.distro),
         RepoName::parse(&upload.repo),
     ) else {
         // Names were validated when the upload was accepted.
-        return refuse(state, &upload, "the upload's repository name is invalid").await;
+        return refuse(state, upload, "the upload's repository name is invalid").await;
     };
     let outcome = ingest::record(
         &state.pool,
@@ -113,9 +136,8 @@ async fn parse(
     tokio::task::spawn_blocking(move || {
         let parsed = match package::parse_file(&path, &limits) {
             Ok(parsed) => parsed,
-            Err(package::PackageError::Io(err)) if err.kind() != std::io::ErrorKind::NotFound => {
-                return Err(JobError::Io(err));
-            }
+            // The blob could not be read: a fault of ours, whatever the package holds.
+            Err(package::PackageError::Io(err)) => return Err(JobError::Io(err)),
             Err(err) => return Ok(Err(err.to_string())),
         };
         let filename = parsed.filename();
@@ -129,9 +151,14 @@ async fn parse(
 /// Fails the upload with `reason` and drops its blob; the catalogue is untouched.
 async fn refuse(state: &WorkerState, upload: &Upload, reason: &str) -> Result<(), JobError> {
     tracing::info!(upload.id = %upload.id, distro = %upload.distro, repo = %upload.repo, reason, "upload refused");
+    fail(state, upload.id, reason).await
+}
+
+/// Fails an upload still waiting or being parsed with `reason`, and drops its blob.
+pub async fn fail(state: &WorkerState, id: Uuid, reason: &str) -> Result<(), JobError> {
     // Only an upload still being parsed is failed, and only then is its blob ours to drop.
-    if uploads::fail(&state.pool, upload.id, reason).await? {
-        state.storage.remove_blob(upload.id).await?;
+    if uploads::fail(&state.pool, id, reason).await? {
+        state.storage.remove_blob(id).await?;
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{BoxDynError, Data};
 use rieter::db::{DbError, maintenance, regen};
 use rieter::jobs::{self, Regenerate};
-use rieter::regenerate::{self, Rebuild};
+use rieter::regenerate::{self, PackageFault, Rebuild, RegenerateError};
+use rieter::removal;
 
 use crate::error::{JobError, retry_transient};
 use crate::state::{SharedState, WorkerState};
@@ -25,8 +26,10 @@ pub async fn run(job: Regenerate, state: Data<SharedState>) -> Result<(), BoxDyn
     retry_transient("regenerating a repository", || handle(state, id))
         .await
         .map_err(|err| {
-            tracing::error!(repo_arch.id = id, error = %err, "regeneration failed");
-            err.into()
+            // Not retried by apalis unless transient: the sweep queues the repository again
+            // later, as for any architecture with unpublished changes and no job.
+            tracing::error!(repo_arch.id = id, error = %err, transient = err.is_transient(), "regeneration failed");
+            err.into_job_failure()
         })
 }
 
@@ -108,7 +111,13 @@ async fn plan_and_build(
 async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), JobError> {
     let started = Instant::now();
     let grace = Duration::from_secs(state.config.grace_period_secs);
-    match regenerate::rebuild(&state.pool, &state.storage, target, grace).await? {
+    let rebuilt = match regenerate::rebuild(&state.pool, &state.storage, target, grace).await {
+        Err(RegenerateError::Unpublishable { package_ids, fault }) => {
+            return reject(state, target, &package_ids, fault).await;
+        }
+        rebuilt => rebuilt?,
+    };
+    match rebuilt {
         Rebuild::Published {
             packages,
             change_seq,
@@ -123,13 +132,32 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
             finish_ms = phases.finish.as_secs_f64() * 1000.0,
             "repository database published"
         ),
-        // Replaced or removed after the snapshot: that change queued the next build. (A blob
-        // lost for any other reason is retried by the sweep and logged each time.)
+        // Replaced or removed after the snapshot: that change queued the next build.
         Rebuild::Superseded { missing } => tracing::warn!(
             repo_arch.id = target.repo_arch_id, packages = ?missing,
             "package files vanished during the build; not publishing this snapshot"
         ),
         Rebuild::Gone => {}
+    }
+    Ok(())
+}
+
+/// Takes packages that keep the repository from being published out of the catalogue. That
+/// queues the next build (after the quiet period), which publishes the rest without them.
+async fn reject(
+    state: &WorkerState,
+    target: &regen::BuildTarget,
+    package_ids: &[i64],
+    fault: PackageFault,
+) -> Result<(), JobError> {
+    let reason = fault.to_string();
+    let blobs = removal::reject_packages(&state.pool, package_ids, &reason).await?;
+    tracing::warn!(
+        distro = %target.distro, repo = %target.repo, arch = %target.arch,
+        packages = ?package_ids, reason, "took out packages that cannot be published"
+    );
+    for blob in blobs {
+        state.storage.remove_blob(blob).await?;
     }
     Ok(())
 }
