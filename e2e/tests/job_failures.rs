@@ -1,0 +1,313 @@
+//! How jobs fail: a package that cannot be published is taken out instead of stalling its
+//! repository, a fault that is not transient ends a job after one attempt, an upload that keeps
+//! killing the worker is given up, and internal error text never reaches the uploads list.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use rieter_e2e::invariants::parse_db;
+use rieter_e2e::{Build, Options, Rieter};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// The generic reason of an upload failed by a fault of the server's.
+fn internal_reason(id: &str) -> String {
+    format!(
+        "internal error while processing the upload; the server log has the details \
+         (upload id {id})"
+    )
+}
+
+/// The parse job of an upload: its status and attempts.
+async fn parse_job(pool: &PgPool, upload_id: &str) -> (String, i32) {
+    sqlx::query_as(
+        "select status, attempts from apalis.jobs
+         where id = (select job_id from uploads where id = $1::uuid)",
+    )
+    .bind(upload_id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn packages_that_cannot_be_published_are_taken_out_and_the_rest_publishes() {
+    let rieter = Rieter::start(Options {
+        quiet_period_secs: 0.3,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let pool = rieter.db.pool().await.unwrap();
+    let mut ids = Vec::new();
+    for name in ["e2e-keep", "e2e-long", "e2e-lost"] {
+        let file = Build::new(name, "1.0").build_one().unwrap();
+        let id = rieter.upload("e2e/main", &file).await.unwrap();
+        rieter
+            .wait_for(&id, &["published"], Duration::from_secs(60))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let (long, lost) = (&ids[1], &ids[2]);
+
+    // The state an older version could leave, set up directly: a catalogue row whose version
+    // (300 characters) makes a file name no file system takes, never published...
+    let version = format!("1.{}-1", "0".repeat(300));
+    sqlx::query(
+        "update packages set version = $1, filename = 'e2e-long-' || $1 || '-x86_64.pkg.tar.zst'
+         where name = 'e2e-long'",
+    )
+    .bind(&version)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update uploads set status = 'parsed' where id = $1::uuid")
+        .bind(long)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // ... and a published package whose file is gone from storage and from the tree.
+    let arch_dir = rieter.data_dir().join("repos/e2e/main/x86_64");
+    std::fs::remove_file(rieter.data_dir().join("blobs").join(lost)).unwrap();
+    std::fs::remove_file(arch_dir.join("e2e-lost-1.0-1-x86_64.pkg.tar.zst")).unwrap();
+
+    // The next upload rebuilds the repository: it is published, without the two.
+    let late = Build::new("e2e-late", "1.0").build_one().unwrap();
+    let id = rieter.upload("e2e/main", &late).await.unwrap();
+    rieter
+        .wait_for(&id, &["published"], Duration::from_secs(60))
+        .await
+        .unwrap();
+    rieter
+        .wait_quiescent(Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let served = rieter
+        .client
+        .get(rieter.url("/e2e/main/x86_64/main.db"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let names: Vec<String> = parse_db(&served)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["e2e-keep", "e2e-late"]);
+    for (id, reason) in [
+        (
+            long,
+            "could not be published: the file name is too long for the file system",
+        ),
+        (
+            lost,
+            "could not be published: the package file is missing from storage",
+        ),
+    ] {
+        let upload = rieter.upload_status(id).await.unwrap();
+        assert_eq!(upload["status"], "failed", "{upload}");
+        assert_eq!(upload["error"], reason, "{upload}");
+    }
+    let history: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select name, detail from package_events where action = 'removed' order by name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history[0].1.as_deref().unwrap().contains("too long"));
+    // Every regeneration job ended after one attempt; none is left to retry.
+    let (unfinished, retried): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where status <> 'Done'), count(*) filter (where attempts > 1)
+         from apalis.jobs where job_type = 'rieter.regenerate'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((unfinished, retried), (0, 0));
+    rieter.check_invariants().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_internal_fault_fails_the_upload_after_one_attempt_with_a_generic_reason() {
+    let mut rieter = Rieter::start(Options {
+        workers: 1,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    rieter.terminate_worker(0);
+    let pool = rieter.db.pool().await.unwrap();
+    let file = Build::new("e2e-loop", "1.0").build_one().unwrap();
+    let id = rieter.upload("e2e/main", &file).await.unwrap();
+    // The stored blob becomes unreadable for a reason that is the server's and not transient:
+    // a symbolic link to itself (ELOOP).
+    let blob = rieter.data_dir().join("blobs").join(&id);
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&blob, &blob).unwrap();
+
+    rieter.start_worker(0).unwrap();
+    let upload = rieter.wait_final(&id).await.unwrap();
+    assert_eq!(upload["status"], "failed");
+    assert_eq!(upload["error"], internal_reason(&id).as_str(), "{upload}");
+    let listed = rieter.get_ok("/api/v1/uploads").await.unwrap();
+    assert!(
+        !listed.to_string().contains("os error"),
+        "internal text in the uploads list: {listed}"
+    );
+    assert_eq!(parse_job(&pool, &id).await, ("Killed".to_owned(), 1));
+    // The real error is in the log, once, with the upload's id.
+    let logged = rieter.log_lines("parse job failed");
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains(&id) && logged[0].contains("symbolic links"),
+        "{logged:?}"
+    );
+    assert!(!blob.exists() && blob.symlink_metadata().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_fails_an_upload_whose_job_gave_up_without_its_error_text() {
+    let mut rieter = Rieter::start(Options {
+        workers: 1,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    rieter.terminate_worker(0);
+    let pool = rieter.db.pool().await.unwrap();
+    let file = Build::new("e2e-gaveup", "1.0").build_one().unwrap();
+    let id = rieter.upload("e2e/main", &file).await.unwrap();
+    // Its job ran out of attempts with an error that is for operators only.
+    sqlx::query(
+        "update apalis.jobs set status = 'Failed', attempts = max_attempts, done_at = now(),
+                last_result = '{\"Err\": \"connecting to 10.0.0.5: password authentication failed\"}'
+         where id = (select job_id from uploads where id = $1::uuid)",
+    )
+    .bind(&id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update uploads set updated_at = now() - interval '5 minutes' where id = $1::uuid")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    rieter.start_worker(0).unwrap();
+    let upload = rieter.wait_final(&id).await.unwrap();
+    assert_eq!(upload["status"], "failed");
+    assert_eq!(upload["error"], internal_reason(&id).as_str(), "{upload}");
+    let logged = rieter.log_lines("failing upload whose job gave up");
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("password authentication failed")),
+        "{logged:?}"
+    );
+}
+
+/// A valid package whose parse takes a while: a gzip-compressed file of `size` zero bytes.
+fn slow_package(size: u64) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut append = |name: &str, size: u64, data: &mut dyn std::io::Read| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(name).unwrap();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        gz.write_all(header.as_bytes()).unwrap();
+        let copied = std::io::copy(data, &mut gz).unwrap();
+        let padding = (512 - copied % 512) % 512;
+        gz.write_all(&vec![0; padding as usize]).unwrap();
+    };
+    let pkginfo = b"pkgname = e2e-slow\npkgver = 1.0-1\npkgdesc = slow to read\narch = x86_64\n\
+                    builddate = 1700000000\nsize = 1\n";
+    append(".PKGINFO", pkginfo.len() as u64, &mut &pkginfo[..]);
+    append(
+        "usr/share/e2e-slow/zeros",
+        size,
+        &mut std::io::repeat(0).take(size),
+    );
+    gz.write_all(&[0; 1024]).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_that_keeps_killing_the_worker_is_given_up_after_three_starts() {
+    let mut rieter = Rieter::start(Options {
+        workers: 1,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let pool = rieter.db.pool().await.unwrap();
+    let resp = rieter
+        .upload_bytes("/e2e/main", slow_package(2 << 30))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Kill the worker (SIGKILL, as the OOM killer does) whenever it starts parsing the upload.
+    let started_since = |since: f64| {
+        let pool = pool.clone();
+        let id = id.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(90);
+            loop {
+                let (status, fresh): (String, bool) = sqlx::query_as(
+                    "select status::text, extract(epoch from updated_at)::float8 > $2
+                     from uploads where id = $1::uuid",
+                )
+                .bind(&id)
+                .bind(since)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                if status != "queued" && (status != "processing" || fresh) {
+                    return status;
+                }
+                assert!(Instant::now() < deadline, "never delivered again");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let db_now = || async {
+        sqlx::query_scalar::<_, f64>("select extract(epoch from clock_timestamp())::float8")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let mut kills = 0;
+    let mut since = 0.0;
+    let status = loop {
+        let status = started_since(since).await;
+        if status != "processing" {
+            break status;
+        }
+        assert!(kills < 3, "parsing started a fourth time");
+        rieter.kill_worker(0);
+        kills += 1;
+        since = db_now().await;
+        rieter.start_worker(0).unwrap();
+    };
+    assert_eq!(kills, 3);
+    assert_eq!(status, "failed");
+    let upload = rieter.upload_status(&id).await.unwrap();
+    assert_eq!(
+        upload["error"],
+        "parsing this package started 3 times and never finished (it stops the worker); \
+         it is not tried again"
+    );
+    assert!(!rieter.data_dir().join("blobs").join(&id).exists());
+    assert!(rieter.all_alive());
+}
