@@ -74,6 +74,13 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         config.auto_migrate,
     )
     .await?;
+    let reads = rieter::db::connect_reads(
+        config.database_url.expose(),
+        config.db_read_connections,
+        Duration::from_millis(config.db_read_timeout_ms),
+    )
+    .await
+    .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
         .and_then(Storage::with_scratch)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
@@ -84,6 +91,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
             config.private_distros.clone(),
         ),
         pool,
+        reads,
         storage,
         config: Arc::new(config),
     })
