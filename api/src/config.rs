@@ -36,6 +36,14 @@ pub struct ApiConfig {
     /// Milliseconds a read statement may run before it is cancelled (the request is a 503).
     #[serde(default = "default_db_read_timeout_ms")]
     pub db_read_timeout_ms: u64,
+    /// Seconds a client has to send a request's whole header, counted from when the connection
+    /// opens or its previous response was sent (so also how long an idle HTTP/1.1 keep-alive
+    /// connection is kept).
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may go without a byte read or written before it is closed.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
@@ -73,6 +81,14 @@ fn default_db_read_connections() -> u32 {
 
 fn default_db_read_timeout_ms() -> u64 {
     5_000
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    30
+}
+
+fn default_idle_timeout_secs() -> u64 {
+    60
 }
 
 fn default_shutdown_grace_secs() -> u64 {
@@ -119,6 +135,8 @@ impl ApiConfig {
         for (key, value) in [
             ("db_read_connections", u64::from(self.db_read_connections)),
             ("db_read_timeout_ms", self.db_read_timeout_ms),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
         ] {
             if value == 0 {
                 return Err(SettingsError::invalid(key, "must be positive"));

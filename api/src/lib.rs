@@ -9,6 +9,7 @@ mod file_read;
 mod http_file;
 mod pagination;
 mod routes;
+mod server;
 pub mod state;
 mod telemetry;
 pub mod views;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::{Endpoint, EndpointExt, Route};
 use rieter::storage::Storage;
 
 pub use routes::openapi_service;
@@ -124,8 +125,10 @@ pub async fn serve_on(
         .map(|a| a.to_string())
         .collect();
     tracing::info!(listen = ?addrs, "rieter-api serving");
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown, Some(grace))
-        .await
-        .context("serving HTTP")
+    let timeouts = server::Timeouts {
+        header_read: Duration::from_secs(state.config.header_read_timeout_secs),
+        idle: Duration::from_secs(state.config.idle_timeout_secs),
+    };
+    server::run(acceptor, app(state), timeouts, shutdown, grace).await;
+    Ok(())
 }
