@@ -28,6 +28,22 @@ pub struct ApiConfig {
     /// Database connections the api may hold.
     #[serde(default = "default_db_connections")]
     pub db_max_connections: u32,
+    /// Database connections for the reads anyone may trigger (listings, details, file lists),
+    /// on top of `db_max_connections`, which uploads, key checks and removals keep to
+    /// themselves.
+    #[serde(default = "default_db_read_connections")]
+    pub db_read_connections: u32,
+    /// Milliseconds a read statement may run before it is cancelled (the request is a 503).
+    #[serde(default = "default_db_read_timeout_ms")]
+    pub db_read_timeout_ms: u64,
+    /// Seconds a client has to send a request's whole header, counted from when the connection
+    /// opens or its previous response was sent (so also how long an idle HTTP/1.1 keep-alive
+    /// connection is kept).
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may go without a byte read or written before it is closed.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
@@ -57,6 +73,22 @@ fn default_true() -> bool {
 
 fn default_db_connections() -> u32 {
     16
+}
+
+fn default_db_read_connections() -> u32 {
+    8
+}
+
+fn default_db_read_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    30
+}
+
+fn default_idle_timeout_secs() -> u64 {
+    60
 }
 
 fn default_shutdown_grace_secs() -> u64 {
@@ -99,6 +131,16 @@ impl ApiConfig {
                 "db_max_connections",
                 "must be positive",
             ));
+        }
+        for (key, value) in [
+            ("db_read_connections", u64::from(self.db_read_connections)),
+            ("db_read_timeout_ms", self.db_read_timeout_ms),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::invalid(key, "must be positive"));
+            }
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
-use rieter::db::DbError;
+use rieter::db::{DbError, is_statement_timeout};
 
 /// An RFC 9457 problem details document, the body of every 4xx and 5xx response.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -140,9 +140,18 @@ impl ApiError {
         )))
     }
 
-    /// A database failure: `503` while the database is unreachable, else a logged `500`.
+    /// A database failure: `503` while the database is unreachable or when a read ran past
+    /// its time limit, else a logged `500`.
     pub fn database(context: &str, err: impl Into<DbError>) -> Self {
         let err = err.into();
+        if err.as_sql().is_some_and(is_statement_timeout) {
+            tracing::warn!("{context}: cancelled by the read statement timeout");
+            return Self::unavailable(
+                "this request needed more database time than the server allows; \
+                 narrow it (a distribution, repository or architecture, a longer `q`) \
+                 or retry later",
+            );
+        }
         if err.is_unavailable() {
             tracing::warn!(error = %err, "{context}: database unavailable");
             Self::unavailable("the database is unavailable; retry shortly")

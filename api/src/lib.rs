@@ -9,6 +9,7 @@ mod file_read;
 mod http_file;
 mod pagination;
 mod routes;
+mod server;
 pub mod state;
 mod telemetry;
 pub mod views;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::{Endpoint, EndpointExt, Route};
 use rieter::storage::Storage;
 
 pub use routes::openapi_service;
@@ -74,6 +75,13 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         config.auto_migrate,
     )
     .await?;
+    let reads = rieter::db::connect_reads(
+        config.database_url.expose(),
+        config.db_read_connections,
+        Duration::from_millis(config.db_read_timeout_ms),
+    )
+    .await
+    .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
         .and_then(Storage::with_scratch)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
@@ -84,6 +92,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
             config.private_distros.clone(),
         ),
         pool,
+        reads,
         storage,
         config: Arc::new(config),
     })
@@ -116,8 +125,10 @@ pub async fn serve_on(
         .map(|a| a.to_string())
         .collect();
     tracing::info!(listen = ?addrs, "rieter-api serving");
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown, Some(grace))
-        .await
-        .context("serving HTTP")
+    let timeouts = server::Timeouts {
+        header_read: Duration::from_secs(state.config.header_read_timeout_secs),
+        idle: Duration::from_secs(state.config.idle_timeout_secs),
+    };
+    server::run(acceptor, app(state), timeouts, shutdown, grace).await;
+    Ok(())
 }

@@ -2,8 +2,14 @@
 //! `items`, `page`, `per_page` and `total` in the body. The bounds below are written again as
 //! literals in each operation's validators (poem-openapi takes literals there); the
 //! `bounds_match_the_document` test keeps the two in step.
+//!
+//! Listings that skip rows to reach a page (everything but a package's file list, which is
+//! sliced) are served to a depth of [`MAX_DEPTH`] items, so that no request makes the database
+//! step over more than that many index entries, however large the catalogue grows.
 
 use rieter::db::listing::Window;
+
+use crate::error::ApiError;
 
 pub const DEFAULT_PER_PAGE: i64 = 50;
 pub const MAX_PER_PAGE: i64 = 200;
@@ -16,6 +22,20 @@ pub fn default_page() -> i64 {
 
 pub fn default_per_page() -> i64 {
     DEFAULT_PER_PAGE
+}
+
+/// How deep a listing may be paged: `page * per_page` at most this.
+pub const MAX_DEPTH: i64 = 100_000;
+
+/// The rows of `page` of a listing that skips rows to reach it: 400 past [`MAX_DEPTH`].
+pub fn listing_window(page: i64, per_page: i64) -> Result<Window, ApiError> {
+    if page.saturating_mul(per_page) > MAX_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "listings are served to a depth of {MAX_DEPTH} items (`page` × `per_page`); \
+             narrow the listing with its filters, or reverse its order, to reach the rest"
+        )));
+    }
+    Ok(window(page, per_page))
 }
 
 /// The rows of `page` (validated to lie in 1..=MAX_PAGE, `per_page` in 1..=MAX_PER_PAGE).
@@ -70,6 +90,14 @@ mod tests {
             window(MAX_PAGE, MAX_PER_PAGE).offset,
             (MAX_PAGE - 1) * MAX_PER_PAGE
         );
+    }
+
+    #[test]
+    fn listings_stop_at_the_depth_limit() {
+        assert_eq!(listing_window(500, 200).unwrap().offset, MAX_DEPTH - 200);
+        assert_eq!(listing_window(MAX_DEPTH, 1).unwrap().offset, MAX_DEPTH - 1);
+        assert!(listing_window(501, 200).is_err());
+        assert!(listing_window(MAX_PAGE, MAX_PER_PAGE).is_err());
     }
 
     #[test]

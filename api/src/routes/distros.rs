@@ -10,7 +10,7 @@ use rieter::names::{DistroName, RepoName};
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, window};
+use crate::pagination::{default_page, default_per_page, listing_window};
 use crate::state::AppState;
 use crate::views::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage};
 
@@ -52,7 +52,8 @@ impl DistrosApi {
         &self,
         state: Data<&AppState>,
         credentials: MaybeCredentials,
-        /// Page number, from 1.
+        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
+        /// its filters to reach further).
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
@@ -66,9 +67,13 @@ impl DistrosApi {
         per_page: Query<i64>,
     ) -> Result<DistroPageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
-        let found = distros::list(&state.pool, &reader.hidden, window(page.0, per_page.0))
-            .await
-            .map_err(|e| ApiError::database("listing distributions", e))?;
+        let found = distros::list(
+            &state.reads,
+            &reader.hidden,
+            listing_window(page.0, per_page.0)?,
+        )
+        .await
+        .map_err(|e| ApiError::database("listing distributions", e))?;
         Ok(DistroPageResponse::Ok(Json(DistroPage {
             items: found.items.into_iter().map(Into::into).collect(),
             page: page.0,
@@ -94,7 +99,7 @@ impl DistrosApi {
         // A name that could not exist is simply not found.
         DistroName::parse(&distro).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
-        let found = distros::find(&state.pool, &reader.hidden, &distro)
+        let found = distros::find(&state.reads, &reader.hidden, &distro)
             .await
             .map_err(|e| ApiError::database("loading a distribution", e))?
             .ok_or_else(missing)?;
@@ -112,7 +117,8 @@ impl DistrosApi {
         state: Data<&AppState>,
         credentials: MaybeCredentials,
         distro: Path<String>,
-        /// Page number, from 1.
+        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
+        /// its filters to reach further).
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
@@ -131,10 +137,10 @@ impl DistrosApi {
         DistroName::parse(&distro).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
         let found = distros::repos(
-            &state.pool,
+            &state.reads,
             &reader.hidden,
             &distro,
-            window(page.0, per_page.0),
+            listing_window(page.0, per_page.0)?,
         )
         .await
         .map_err(|e| ApiError::database("listing repositories", e))?
@@ -167,7 +173,7 @@ impl DistrosApi {
         DistroName::parse(&distro).map_err(|_| missing())?;
         RepoName::parse(&repo).map_err(|_| missing())?;
         reader.check_named(&distro, missing)?;
-        let (found, arches) = distros::repo(&state.pool, &reader.hidden, &distro, &repo)
+        let (found, arches) = distros::repo(&state.reads, &reader.hidden, &distro, &repo)
             .await
             .map_err(|e| ApiError::database("loading a repository", e))?
             .ok_or_else(missing)?;

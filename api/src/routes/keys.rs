@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Tag;
 use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, window};
+use crate::pagination::{default_page, default_per_page, listing_window};
 use crate::state::AppState;
 use crate::views::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
 
@@ -107,7 +107,8 @@ impl KeysApi {
         &self,
         state: Data<&AppState>,
         credentials: Credentials,
-        /// Page number, from 1.
+        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
+        /// its filters to reach further).
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
@@ -124,7 +125,7 @@ impl KeysApi {
             .auth
             .authorize(&credentials, Action::ManageKeys)
             .await?;
-        let w = window(page.0, per_page.0);
+        let w = listing_window(page.0, per_page.0)?;
         let (found, total) =
             key_db::list(&state.pool, w.limit, w.offset)
                 .await

@@ -9,7 +9,7 @@ use rieter::db::listing::packages::{self, Filter, SortKey};
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, window};
+use crate::pagination::{default_page, default_per_page, listing_window, window};
 use crate::state::AppState;
 use crate::views::{FilePage, PackagePage, PackageSort, PackageView, SortOrder};
 
@@ -67,7 +67,8 @@ impl PackagesApi {
         sort: Query<Option<PackageSort>>,
         /// `asc` (the default) or `desc`.
         order: Query<Option<SortOrder>>,
-        /// Page number, from 1.
+        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
+        /// its filters to reach further).
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
@@ -94,10 +95,10 @@ impl PackagesApi {
             descending: order.0 == Some(SortOrder::Desc),
         };
         let found = packages::list(
-            &state.pool,
+            &state.reads,
             &reader.hidden,
             &filter,
-            window(page.0, per_page.0),
+            listing_window(page.0, per_page.0)?,
         )
         .await
         .map_err(|e| ApiError::database("listing packages", e))?;
@@ -122,7 +123,7 @@ impl PackagesApi {
         id: Path<i64>,
     ) -> Result<PackageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
-        let found = packages::find(&state.pool, &reader.hidden, id.0)
+        let found = packages::find(&state.reads, &reader.hidden, id.0)
             .await
             .map_err(|e| ApiError::database("loading a package", e))?
             .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
@@ -156,7 +157,7 @@ impl PackagesApi {
     ) -> Result<FilePageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let found = packages::files(
-            &state.pool,
+            &state.reads,
             &reader.hidden,
             id.0,
             window(page.0, per_page.0),

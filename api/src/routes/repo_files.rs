@@ -266,7 +266,7 @@ async fn empty_database(
     if !DbFileNames::new(repo).contains(file) {
         return Ok(None);
     }
-    let exists = catalogue::arch_exists(&state.pool, distro, repo, arch)
+    let exists = catalogue::arch_exists(&state.reads, distro, repo, arch)
         .await
         .map_err(|e| ApiError::database("looking up a repository", e))?;
     if !exists {

@@ -36,7 +36,7 @@ impl UploadStatusApi {
         id: Path<Uuid>,
     ) -> Result<UploadStatusResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
-        let upload = uploads::find(&state.pool, id.0)
+        let upload = uploads::find(&state.reads, id.0)
             .await
             .map_err(|e| ApiError::database("loading an upload", e))?
             .filter(|u| !reader.hidden.hides(&u.distro))

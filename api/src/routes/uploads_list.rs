@@ -7,7 +7,7 @@ use rieter::db::listing::uploads;
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, window};
+use crate::pagination::{default_page, default_per_page, listing_window};
 use crate::state::AppState;
 use crate::views::{UploadPage, UploadStatusView};
 
@@ -33,7 +33,8 @@ impl UploadsListApi {
         credentials: MaybeCredentials,
         /// Only uploads with this status.
         status: Query<Option<UploadStatusView>>,
-        /// Page number, from 1.
+        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
+        /// its filters to reach further).
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "1000000"))
@@ -48,10 +49,10 @@ impl UploadsListApi {
     ) -> Result<UploadPageResponse, ApiError> {
         let reader = state.auth.reader(&credentials).await?;
         let found = uploads::list(
-            &state.pool,
+            &state.reads,
             &reader.hidden,
             status.0.map(Into::into),
-            window(page.0, per_page.0),
+            listing_window(page.0, per_page.0)?,
         )
         .await
         .map_err(|e| ApiError::database("listing uploads", e))?;

@@ -95,6 +95,46 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+/// A pool for the reads anyone may trigger (listings, details, file lists), kept apart from
+/// the pool that uploads, key checks and removals use: however many anonymous requests queue
+/// for it, they hold at most `max_connections` connections, and every statement on them is
+/// cancelled after `statement_timeout`.
+///
+/// Its sessions also plan every statement for its actual parameters (`plan_cache_mode`): the
+/// listing queries are written once with optional filters (`$1 is null or ...`), which a
+/// cached generic plan cannot serve from an index (the `q` search's trigram indexes least of
+/// all), while a plan made for the values folds the unused filters away. Planning these
+/// queries costs well under a millisecond.
+pub async fn connect_reads(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let setup = format!(
+        "set statement_timeout = {}; set plan_cache_mode = force_custom_plan",
+        statement_timeout.as_millis().max(1)
+    );
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .after_connect(move |conn, _| {
+            let setup = setup.clone();
+            Box::pin(async move {
+                // `setup` holds only a number we formatted.
+                sqlx::raw_sql(AssertSqlSafe(setup)).execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+}
+
+/// Whether a statement was cancelled because it ran past its `statement_timeout` (SQLSTATE
+/// 57014, `query_canceled`).
+pub fn is_statement_timeout(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("connecting to the database (RIETER_DATABASE_URL): {0}")]
