@@ -66,6 +66,22 @@ impl Version {
         &self.0
     }
 
+    /// The upstream version: between the epoch's `:` and the last `-`.
+    pub fn pkgver(&self) -> &str {
+        let (rest, _) = self.without_epoch().rsplit_once('-').unwrap_or_default();
+        rest
+    }
+
+    /// The release: after the last `-`.
+    pub fn pkgrel(&self) -> &str {
+        let (_, pkgrel) = self.without_epoch().rsplit_once('-').unwrap_or_default();
+        pkgrel
+    }
+
+    fn without_epoch(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(_, rest)| rest)
+    }
+
     /// pacman's ordering of two versions.
     pub fn cmp_pacman(&self, other: &Self) -> Ordering {
         vercmp(&self.0, &other.0)

@@ -63,6 +63,8 @@ fn rich_build(ext: Ext) -> Build {
                 .file("usr/share/rich/with space.txt", "x")
                 .file("usr/share/rich/Zed", "upper case sorts first")
                 .file("usr/lib/rich/.hidden", "nested dot files are listed")
+                // Longer than a ustar name: bsdtar writes it in a PAX header.
+                .file(&format!("usr/share/rich/{}", "long-name-".repeat(12)), "x")
         })
 }
 

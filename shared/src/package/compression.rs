@@ -54,17 +54,56 @@ impl Compression {
         }
     }
 
-    /// Wraps `input` in the matching decoder. Multi-member streams are read to the end, as
-    /// libarchive does.
-    pub fn decoder<'a, R: BufRead + 'a>(self, input: R) -> io::Result<Box<dyn Read + 'a>> {
+    /// Wraps `input` in the matching decoder, allowed at most `memory_limit` bytes for its
+    /// window or dictionary. Multi-member streams are read to the end, as libarchive does.
+    ///
+    /// xz and zstd let the stream choose that size (up to 4 GiB and 2 GiB), so they get the
+    /// limit; gzip's window is 32 KiB and bzip2's blocks at most 900 kB (under 4 MB of state),
+    /// by their formats.
+    pub fn decoder<'a, R: BufRead + 'a>(
+        self,
+        input: R,
+        memory_limit: u64,
+    ) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
-            Self::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
-            Self::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(input)),
+            Self::Zstd => {
+                let mut decoder = zstd::stream::read::Decoder::with_buffer(input)?;
+                decoder.window_log_max(zstd_window_log(memory_limit))?;
+                Box::new(decoder)
+            }
+            Self::Xz => {
+                let stream = liblzma::stream::Stream::new_stream_decoder(
+                    memory_limit,
+                    liblzma::stream::CONCATENATED,
+                )?;
+                Box::new(liblzma::bufread::XzDecoder::new_stream(input, stream))
+            }
             Self::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
             Self::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
             Self::None => Box::new(input),
         })
     }
+}
+
+/// The largest zstd window (as a power of two) that fits in `memory_limit`, within the range
+/// zstd accepts (2^10 to 2^31).
+fn zstd_window_log(memory_limit: u64) -> u32 {
+    memory_limit.max(1).ilog2().clamp(10, 31)
+}
+
+/// Whether a decoder failed because the stream needs more memory than it was allowed: an xz
+/// dictionary or a zstd window larger than the limit.
+pub(super) fn is_memory_limit(err: &io::Error) -> bool {
+    use zstd::zstd_safe::{get_error_name, zstd_sys::ZSTD_ErrorCode};
+    let xz = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<liblzma::stream::Error>())
+        .is_some_and(|e| *e == liblzma::stream::Error::MemLimit);
+    // The zstd crate turns error codes into their names, so compare with the name libzstd
+    // itself gives this code.
+    let window_too_large =
+        (ZSTD_ErrorCode::ZSTD_error_frameParameter_windowTooLarge as usize).wrapping_neg();
+    xz || err.to_string() == get_error_name(window_too_large)
 }
 
 #[cfg(test)]

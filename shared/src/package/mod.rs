@@ -5,14 +5,17 @@
 //! hostile archive fails with a reason instead of exhausting memory or running forever.
 
 mod compression;
+mod entries;
+mod guard;
 mod pkginfo;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
+use std::time::Duration;
 
 pub use compression::{Compression, SNIFF_LEN};
-pub use pkginfo::PkgInfo;
+pub use pkginfo::{MAX_PKGREL_BYTES, MAX_PKGVER_BYTES, PkgInfo};
 
 use crate::names::NameError;
 use crate::version::VersionError;
@@ -52,6 +55,40 @@ pub enum PackageError {
     TooLarge { limit: u64 },
     #[error("the archive holds a file name that is not valid UTF-8")]
     FileNameNotUtf8,
+    #[error("the archive holds a file name with the control character U+{code:04X}: `{name}`")]
+    FileNameControlCharacter { code: u32, name: String },
+    #[error(".PKGINFO line {line} holds the control character U+{code:04X}")]
+    PkgInfoControlCharacter { line: usize, code: u32 },
+    #[error("{field} is {len} bytes long; the limit is {max} bytes")]
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "the package's file name would be {len} bytes long; with `.sig` appended it must fit \
+         in {FILENAME_MAX_BYTES} bytes (shorten pkgname or pkgver)"
+    )]
+    FileNameTooLong { len: usize },
+    #[error(
+        "the archive has a {kind} header of {size} bytes; header extensions are limited to \
+         {limit} bytes"
+    )]
+    HeaderExtensionTooLarge {
+        kind: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("the archive holds {0}, which pacman packages do not use and Rieter does not read")]
+    UnsupportedEntry(&'static str),
+    #[error(
+        "decompressing the package needs more than the limit of {} MiB of memory (its \
+         dictionary or window is too large)",
+        .limit >> 20
+    )]
+    DecoderMemory { limit: u64 },
+    #[error("reading the package took more than the limit of {limit_secs} s of CPU time")]
+    TooSlow { limit_secs: f64 },
     #[error("could not read the package file: {0}")]
     Io(#[source] io::Error),
 }
@@ -67,6 +104,14 @@ pub struct Limits {
     pub max_file_list_bytes: u64,
     /// Largest decompressed size of the whole archive.
     pub max_unpacked_bytes: u64,
+    /// Largest tar header extension (GNU long name or link, PAX header), refused before it
+    /// is read.
+    pub max_header_extension_bytes: u64,
+    /// Most memory the decompressor may use: the xz memory limit, and the largest zstd
+    /// window (the power of two at or below it).
+    pub max_decoder_memory_bytes: u64,
+    /// Most CPU time one parse may take.
+    pub max_parse_cpu: Duration,
 }
 
 impl Default for Limits {
@@ -76,6 +121,12 @@ impl Default for Limits {
             max_entries: 500_000,
             max_file_list_bytes: 64 << 20,
             max_unpacked_bytes: 32 << 30,
+            // Names in packages are at most a few hundred bytes; PATH_MAX is 4 KiB.
+            max_header_extension_bytes: 64 << 10,
+            // xz -9 needs 65 MiB; zstd up to level 21 (Arch uses --ultra -20) and --long=26
+            // use a window of at most 64 MiB.
+            max_decoder_memory_bytes: 96 << 20,
+            max_parse_cpu: Duration::from_secs(120),
         }
     }
 }
@@ -114,6 +165,7 @@ pub fn parse_file(path: &Path, limits: &Limits) -> Result<ParsedPackage, Package
 
 /// Parses a package from any reader. Blocking.
 pub fn parse(mut input: impl Read, limits: &Limits) -> Result<ParsedPackage, PackageError> {
+    let clock = guard::CpuClock::start(limits.max_parse_cpu);
     let mut head = Vec::with_capacity(SNIFF_LEN);
     (&mut input)
         .take(SNIFF_LEN as u64)
@@ -121,111 +173,32 @@ pub fn parse(mut input: impl Read, limits: &Limits) -> Result<ParsedPackage, Pac
         .map_err(PackageError::Io)?;
     let compression = Compression::detect(&head)?;
     let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
-    let mut unpacked = LimitedReader {
-        inner: compression.decoder(input).map_err(corrupt)?,
-        remaining: limits.max_unpacked_bytes,
-        exceeded: false,
-    };
-    let result = read_entries(&mut unpacked, limits);
-    if unpacked.exceeded {
-        return Err(PackageError::TooLarge {
-            limit: limits.max_unpacked_bytes,
-        });
-    }
-    let (pkginfo, files) = result?;
-    Ok(ParsedPackage {
-        info: PkgInfo::parse(&pkginfo.ok_or(PackageError::MissingPkgInfo)?)?,
-        files,
-        compression,
-    })
-}
-
-/// Fails reads once more than `remaining` bytes have come through.
-struct LimitedReader<R> {
-    inner: R,
-    remaining: u64,
-    exceeded: bool,
-}
-
-impl<R: Read> Read for LimitedReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        match self.remaining.checked_sub(n as u64) {
-            Some(left) => {
-                self.remaining = left;
-                Ok(n)
-            }
-            None => {
-                self.exceeded = true;
-                Err(io::Error::other("unpacked size limit exceeded"))
-            }
-        }
-    }
-}
-
-fn read_entries(
-    input: &mut impl Read,
-    limits: &Limits,
-) -> Result<(Option<String>, Vec<String>), PackageError> {
-    let mut archive = tar::Archive::new(input);
-    let mut pkginfo = None;
-    let mut files = Vec::new();
-    let (mut entries, mut name_bytes) = (0u64, 0u64);
-
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
-        entries += 1;
-        if entries > limits.max_entries {
-            return Err(PackageError::TooManyEntries {
-                limit: limits.max_entries,
-            });
-        }
-        let path = entry.path_bytes();
-        if path.as_ref() == b".PKGINFO" {
-            if pkginfo.is_some() {
-                return Err(PackageError::DuplicatePkgInfo);
-            }
-            pkginfo = Some(read_pkginfo(&mut entry, limits.max_pkginfo_bytes)?);
-            continue;
-        }
-        // repo-add lists entries with `bsdtar --exclude='^.*'`: anything starting with a dot.
-        if path.first() == Some(&b'.') || path.is_empty() {
-            continue;
-        }
-        let mut name =
-            String::from_utf8(path.into_owned()).map_err(|_| PackageError::FileNameNotUtf8)?;
-        if entry.header().entry_type().is_dir() && !name.ends_with('/') {
-            name.push('/');
-        }
-        name_bytes += name.len() as u64;
-        if name_bytes > limits.max_file_list_bytes {
-            return Err(PackageError::FileListTooLarge {
-                limit: limits.max_file_list_bytes,
-            });
-        }
-        files.push(name);
-    }
-    files.sort_unstable();
-    files.dedup();
-    Ok((pkginfo, files))
-}
-
-fn read_pkginfo(entry: &mut tar::Entry<'_, impl Read>, limit: u64) -> Result<String, PackageError> {
-    let too_large = PackageError::PkgInfoTooLarge { limit };
-    if entry.header().size().map_err(corrupt)? > limit {
-        return Err(too_large);
-    }
-    // The header's size can lie (sparse or PAX entries), so bound the read itself too.
-    let mut buf = Vec::new();
-    entry
-        .take(limit + 1)
-        .read_to_end(&mut buf)
+    let decoder = compression
+        .decoder(input, limits.max_decoder_memory_bytes)
         .map_err(corrupt)?;
-    if buf.len() as u64 > limit {
-        return Err(too_large);
+    let mut unpacked = guard::Guarded::new(decoder, limits, clock);
+    let result = entries::read(&mut unpacked, limits);
+    if let Some(reason) = unpacked.stopped() {
+        return Err(reason);
     }
-    String::from_utf8(buf).map_err(|_| PackageError::PkgInfoNotUtf8)
+    let contents = result?;
+    let package = ParsedPackage {
+        info: PkgInfo::parse(&contents.pkginfo.ok_or(PackageError::MissingPkgInfo)?)?,
+        files: contents.files,
+        compression,
+    };
+    // The file is stored and served under this name, and clients keep it (and its signature)
+    // under it too.
+    let len = package.filename().len();
+    if len + SIGNATURE_SUFFIX.len() > FILENAME_MAX_BYTES {
+        return Err(PackageError::FileNameTooLong { len });
+    }
+    Ok(package)
 }
+
+/// The longest file name Linux file systems take (`NAME_MAX`).
+pub const FILENAME_MAX_BYTES: usize = 255;
+const SIGNATURE_SUFFIX: &str = ".sig";
 
 fn corrupt(err: io::Error) -> PackageError {
     PackageError::Corrupt(err.to_string())

@@ -59,15 +59,43 @@ struct Raw {
     xdata: Vec<String>,
 }
 
+/// Longest pkgver accepted. makepkg sets none, but the version is part of the file name
+/// (255 bytes with `.sig`); real ones are far shorter (VCS versions run to about 50 bytes).
+pub const MAX_PKGVER_BYTES: usize = 128;
+/// Longest pkgrel accepted (`1`, `2.1`).
+pub const MAX_PKGREL_BYTES: usize = 16;
+
+/// `[[:space:]]` in the C locale: ASCII whitespace and the vertical tab.
+fn is_space(c: char) -> bool {
+    c.is_ascii_whitespace() || c == '\x0b'
+}
+
 /// Collapses whitespace runs like repo-add's `${val//+([[:space:]])/ }`.
 fn normalise(value: &str) -> String {
-    value.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+    value
+        .split(is_space)
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Refuses control characters other than whitespace (which values collapse to a space): a
+/// NUL cannot pass through repo-add (bash drops it) nor be stored in Postgres text.
+fn check_controls(number: usize, line: &str) -> Result<(), PackageError> {
+    match line.chars().find(|c| c.is_control() && !is_space(*c)) {
+        Some(c) => Err(PackageError::PkgInfoControlCharacter {
+            line: number + 1,
+            code: u32::from(c),
+        }),
+        None => Ok(()),
+    }
 }
 
 impl PkgInfo {
     pub fn parse(text: &str) -> Result<Self, PackageError> {
         let mut raw = Raw::default();
-        for line in text.lines() {
+        for (number, line) in text.lines().enumerate() {
+            check_controls(number, line)?;
             let line = line.trim_start_matches(' ');
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
@@ -132,10 +160,23 @@ fn integer(field: &'static str, value: Option<String>) -> Result<i64, PackageErr
     }
 }
 
+fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), PackageError> {
+    if value.len() > max {
+        return Err(PackageError::FieldTooLong {
+            field,
+            len: value.len(),
+            max,
+        });
+    }
+    Ok(())
+}
+
 impl Raw {
     fn validate(self) -> Result<PkgInfo, PackageError> {
         let name = PackageName::parse(&required("pkgname", self.name)?)?;
         let version = Version::parse(&required("pkgver", self.version)?)?;
+        check_len("pkgver", version.pkgver(), MAX_PKGVER_BYTES)?;
+        check_len("pkgrel", version.pkgrel(), MAX_PKGREL_BYTES)?;
         let arch = ArchName::parse(&required("arch", self.arch)?)?;
         let base = optional(self.base);
         if let Some(base) = &base {
