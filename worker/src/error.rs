@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use rieter::db::DbError;
 use rieter::regenerate::RegenerateError;
+use rieter::scratch::ScratchError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -16,6 +17,8 @@ pub enum JobError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Regenerate(#[from] RegenerateError),
+    #[error(transparent)]
+    Scratch(#[from] ScratchError),
 }
 
 impl From<sqlx::Error> for JobError {
