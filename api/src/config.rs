@@ -44,6 +44,10 @@ pub struct ApiConfig {
     /// Seconds a connection may go without a byte read or written before it is closed.
     #[serde(default = "default_idle_timeout_secs")]
     pub idle_timeout_secs: u64,
+    /// Seconds an upload may go without sending any data before it is abandoned (400) and its
+    /// partial file removed (`RIETER_UPLOAD_STALL_TIMEOUT_SECS`).
+    #[serde(default = "default_upload_stall_timeout_secs")]
+    pub upload_stall_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
@@ -91,6 +95,10 @@ fn default_idle_timeout_secs() -> u64 {
     60
 }
 
+fn default_upload_stall_timeout_secs() -> u64 {
+    60
+}
+
 fn default_shutdown_grace_secs() -> u64 {
     30
 }
@@ -125,6 +133,12 @@ impl ApiConfig {
         for name in &self.private_distros {
             DistroName::parse(name)
                 .map_err(|e| SettingsError::invalid("private_distros", e.to_string()))?;
+        }
+        if self.upload_stall_timeout_secs == 0 {
+            return Err(SettingsError::invalid(
+                "upload_stall_timeout_secs",
+                "must be positive",
+            ));
         }
         if self.db_max_connections == 0 {
             return Err(SettingsError::invalid(

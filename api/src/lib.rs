@@ -83,8 +83,14 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     .await
     .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
-        .and_then(Storage::with_scratch)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    let storage = rieter::scratch::claim(&pool, storage)
+        .await
+        .context("claiming a scratch directory for uploads")?;
+    // Half-received uploads of apis that died are removed at once, not only by the next sweep.
+    rieter::scratch::remove_dead(&pool, &storage)
+        .await
+        .context("removing the scratch directories of apis that are gone")?;
     Ok(AppState {
         auth: Authenticator::new(
             &config.api_key,

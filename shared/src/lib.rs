@@ -14,6 +14,7 @@ pub mod publish;
 pub mod regenerate;
 pub mod removal;
 pub mod repo_db;
+pub mod scratch;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;

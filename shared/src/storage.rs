@@ -1,8 +1,8 @@
 //! The data directory: where uploaded blobs and published repository trees live.
 //!
 //! ```text
-//! <data_dir>/tmp/<instance>/<uuid>.part   an upload being received by one api process
-//! <data_dir>/tmp/<instance>.lock          held (flock) by that process while it lives
+//! <data_dir>/tmp/<instance>/<uuid>.part   an upload being received by one api process, which
+//!                                         holds a lock on <instance> in Postgres (`scratch`)
 //! <data_dir>/blobs/<upload id>            an accepted upload, later the package file itself
 //! <data_dir>/repos/<distro>/<repo>/<arch> what pacman downloads: databases and hard links to blobs
 //! <data_dir>/trash/                       removed trees waiting to be deleted
@@ -14,6 +14,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -32,6 +33,8 @@ pub enum ReceiveError {
     TooLarge { limit: u64 },
     #[error("the server has no space left to store the upload")]
     StorageFull,
+    #[error("the upload stalled: no data arrived for {secs} s")]
+    Stalled { secs: u64 },
     #[error("reading the request body failed: {0}")]
     Body(#[source] io::Error),
     #[error("storing the upload failed: {0}")]
@@ -48,27 +51,65 @@ impl ReceiveError {
     }
 }
 
-/// A completely received, flushed upload under a temporary name, with its digests.
+/// A completely received, flushed upload under a temporary name, with its digests. Dropping it
+/// without keeping it removes the file.
 #[derive(Debug)]
 pub struct ReceivedBlob {
-    temp_path: PathBuf,
+    part: Arc<PartFile>,
     pub size: u64,
     pub sha256: String,
     pub md5: String,
 }
 
+/// An upload's temporary file, removed when the last owner lets go of it unless it was settled
+/// (kept or removed) before. Whatever ends a receive early cleans up through this: an error, or
+/// the request future being dropped because the client went away (hyper drops it on an HTTP/2
+/// `RST_STREAM` or a closed connection, wherever it is waiting, even on a write in progress on
+/// the blocking pool). The blocking task creating the file holds a clone, so the removal cannot
+/// run before the file exists.
+#[derive(Debug)]
+struct PartFile {
+    path: PathBuf,
+    settled: AtomicBool,
+}
+
+impl PartFile {
+    /// Removes the file now (an error response is sent only once it is gone).
+    async fn remove(&self) {
+        let path = self.path.clone();
+        let _ = tokio::task::spawn_blocking(move || remove_part(&path)).await;
+        self.settled.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if *self.settled.get_mut() {
+            return;
+        }
+        let path = std::mem::take(&mut self.path);
+        // Unlinking a large file takes a while on some file systems: not on an async thread.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || remove_part(&path))),
+            Err(_) => remove_part(&path),
+        }
+    }
+}
+
+fn remove_part(path: &Path) {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => {
+            tracing::warn!(file = %path.display(), error = %err, "removing a partial upload failed");
+        }
+        _ => {}
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Storage {
     root: PathBuf,
-    scratch: Option<Arc<Scratch>>,
-}
-
-/// A process's own directory for uploads in progress, with the lock that proves the process is
-/// alive. Whatever a dead process left there is garbage and is removed.
-#[derive(Debug)]
-struct Scratch {
-    dir: PathBuf,
-    _lock: std::fs::File,
+    /// This process's directory for uploads in progress (see `crate::scratch`).
+    scratch: Option<PathBuf>,
 }
 
 impl Storage {
@@ -91,54 +132,54 @@ impl Storage {
         Ok(storage)
     }
 
-    /// Gives this process its own scratch directory for receiving uploads (held by a file lock
-    /// for the life of the process), after removing those of processes that died.
-    pub fn with_scratch(mut self) -> io::Result<Self> {
-        self.remove_dead_scratch()?;
-        let id = Uuid::new_v4();
-        let dir = self.tmp_dir().join(id.to_string());
-        std::fs::create_dir(&dir)?;
-        let lock = std::fs::File::create(self.tmp_dir().join(format!("{id}.lock")))?;
-        lock.lock()?;
-        self.scratch = Some(Arc::new(Scratch { dir, _lock: lock }));
+    /// Receives uploads in `tmp/<instance>/` from now on, creating it. Only the owner of the
+    /// instance id may do this (`crate::scratch::claim`).
+    pub fn with_scratch(mut self, instance: Uuid) -> io::Result<Self> {
+        self.scratch = Some(self.tmp_dir().join(instance.to_string()));
+        self.ensure_scratch()?;
         Ok(self)
     }
 
-    /// Removes the scratch directories of processes that no longer hold their lock, i.e. the
-    /// half-received uploads of a process that was killed. Returns how many it removed.
-    pub fn remove_dead_scratch(&self) -> io::Result<usize> {
-        let mut removed = 0;
+    /// Creates this process's scratch directory if it is missing (a sweep removed it while the
+    /// process had lost its database connection, and with it the proof that it lives).
+    pub fn ensure_scratch(&self) -> io::Result<()> {
+        match &self.scratch {
+            Some(dir) => std::fs::create_dir_all(dir),
+            None => Ok(()),
+        }
+    }
+
+    /// The instance ids that have a scratch directory (or the lock file 0.1.0 kept beside it).
+    pub fn scratch_owners(&self) -> io::Result<Vec<Uuid>> {
+        let mut owners = Vec::new();
         for entry in std::fs::read_dir(self.tmp_dir())? {
-            let path = entry?.path();
-            let Some(id) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".lock"))
-                .map(str::to_owned)
-            else {
-                continue;
-            };
-            let lock = match std::fs::File::open(&path) {
-                Ok(lock) => lock,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(err),
-            };
-            if lock.try_lock().is_ok() {
-                match std::fs::remove_dir_all(self.tmp_dir().join(&id)) {
-                    Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-                    _ => {}
-                }
-                std::fs::remove_file(&path)?;
-                removed += 1;
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Ok(id) = Uuid::parse_str(name.strip_suffix(".lock").unwrap_or(name)) {
+                owners.push(id);
             }
         }
-        Ok(removed)
+        owners.sort_unstable();
+        owners.dedup();
+        Ok(owners)
+    }
+
+    /// Removes an instance's scratch directory with whatever half-received uploads it holds.
+    /// Only for instances known to be dead.
+    pub fn remove_scratch(&self, instance: Uuid) -> io::Result<()> {
+        let dir = self.tmp_dir().join(instance.to_string());
+        let lock = self.tmp_dir().join(format!("{instance}.lock"));
+        for result in [std::fs::remove_dir_all(dir), std::fs::remove_file(lock)] {
+            match result {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn scratch_dir(&self) -> PathBuf {
-        self.scratch
-            .as_ref()
-            .map_or_else(|| self.tmp_dir(), |s| s.dir.clone())
+        self.scratch.clone().unwrap_or_else(|| self.tmp_dir())
     }
 
     pub fn root(&self) -> &Path {
@@ -178,23 +219,31 @@ impl Storage {
     }
 
     /// Streams `body` to a temporary file while computing its size, SHA-256 and MD5, refusing
-    /// more than `limit` bytes. The file is flushed to disk before this returns. On any error
-    /// the temporary file is removed.
-    pub async fn receive<S>(&self, body: S, limit: u64) -> Result<ReceivedBlob, ReceiveError>
+    /// more than `limit` bytes and a body that sends nothing for `stall`. The file is flushed to
+    /// disk before this returns. On any error, or if this future is dropped, the temporary file
+    /// is removed.
+    pub async fn receive<S>(
+        &self,
+        body: S,
+        limit: u64,
+        stall: Duration,
+    ) -> Result<ReceivedBlob, ReceiveError>
     where
         S: Stream<Item = io::Result<Bytes>>,
     {
-        let temp_path = self.scratch_dir().join(format!("{}.part", Uuid::new_v4()));
-        let result = write_hashed(&temp_path, body, limit).await;
-        match result {
+        let part = Arc::new(PartFile {
+            path: self.scratch_dir().join(format!("{}.part", Uuid::new_v4())),
+            settled: AtomicBool::new(false),
+        });
+        match write_hashed(&part, body, limit, stall).await {
             Ok((size, sha256, md5)) => Ok(ReceivedBlob {
-                temp_path,
+                part,
                 size,
                 sha256,
                 md5,
             }),
             Err(err) => {
-                let _ = tokio::fs::remove_file(&temp_path).await;
+                part.remove().await;
                 Err(err)
             }
         }
@@ -203,14 +252,10 @@ impl Storage {
     /// Moves a received upload to its permanent blob name.
     pub async fn keep(&self, blob: &ReceivedBlob, upload_id: Uuid) -> io::Result<PathBuf> {
         let path = self.blob_path(upload_id);
-        tokio::fs::rename(&blob.temp_path, &path).await?;
+        tokio::fs::rename(&blob.part.path, &path).await?;
+        blob.part.settled.store(true, Ordering::Relaxed);
         sync_dir(self.blobs_dir()).await?;
         Ok(path)
-    }
-
-    /// Drops a received upload that will not be kept.
-    pub async fn discard(&self, blob: ReceivedBlob) {
-        let _ = tokio::fs::remove_file(&blob.temp_path).await;
     }
 
     /// Removes a blob; a blob already gone is not an error (deletion is retried by sweeps).
@@ -292,16 +337,17 @@ async fn on_blocking_pool(
 }
 
 async fn write_hashed<S>(
-    path: &Path,
+    part: &Arc<PartFile>,
     body: S,
     limit: u64,
+    stall: Duration,
 ) -> Result<(u64, String, String), ReceiveError>
 where
     S: Stream<Item = io::Result<Bytes>>,
 {
     let file = {
-        let path = path.to_owned();
-        tokio::task::spawn_blocking(move || std::fs::File::create(path))
+        let part = Arc::clone(part);
+        tokio::task::spawn_blocking(move || std::fs::File::create(&part.path))
             .await
             .map_err(|e| ReceiveError::Io(io::Error::other(e)))?
             .map_err(ReceiveError::from_write)?
@@ -314,7 +360,12 @@ where
     let mut buffer = Vec::with_capacity(WRITE_CHUNK);
     let mut size = 0u64;
     let mut body = std::pin::pin!(body);
-    while let Some(chunk) = body.next().await {
+    while let Some(chunk) = tokio::time::timeout(stall, body.next())
+        .await
+        .map_err(|_| ReceiveError::Stalled {
+            secs: stall.as_secs(),
+        })?
+    {
         let chunk = chunk.map_err(ReceiveError::Body)?;
         size += chunk.len() as u64;
         if size > limit {
@@ -371,6 +422,8 @@ mod tests {
     use super::*;
     use futures::stream;
 
+    const STALL: Duration = Duration::from_secs(60);
+
     fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = io::Result<Bytes>> {
         stream::iter(
             parts
@@ -385,7 +438,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
         let blob = storage
-            .receive(chunks(&[b"hello ", b"world"]), 100)
+            .receive(chunks(&[b"hello ", b"world"]), 100, STALL)
             .await
             .unwrap();
         assert_eq!(blob.size, 11);
@@ -401,24 +454,72 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn scratch_of_dead_processes_is_removed_and_live_ones_kept() {
+    async fn scratch_directories_are_listed_and_removed_by_owner() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Storage::open(dir.path()).unwrap().with_scratch().unwrap();
-        // A "dead" process: a scratch directory whose lock nobody holds, with a half upload.
-        let dead = live.tmp_dir().join("dead");
-        std::fs::create_dir(&dead).unwrap();
-        std::fs::write(dead.join("x.part"), b"half").unwrap();
-        std::fs::write(live.tmp_dir().join("dead.lock"), b"").unwrap();
+        let (live, dead, legacy) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let storage = Storage::open(dir.path())
+            .unwrap()
+            .with_scratch(live)
+            .unwrap();
+        let blob = storage
+            .receive(chunks(&[b"data"]), 100, STALL)
+            .await
+            .unwrap();
+        assert!(
+            blob.part
+                .path
+                .starts_with(storage.tmp_dir().join(live.to_string()))
+        );
+        let tmp = storage.tmp_dir();
+        std::fs::create_dir(tmp.join(dead.to_string())).unwrap();
+        std::fs::write(tmp.join(dead.to_string()).join("x.part"), b"half").unwrap();
+        // What 0.1.0 left: a directory and a lock file beside it.
+        std::fs::create_dir(tmp.join(legacy.to_string())).unwrap();
+        std::fs::write(tmp.join(format!("{legacy}.lock")), b"").unwrap();
+        std::fs::write(tmp.join("not-an-instance"), b"").unwrap();
+        let mut expected = vec![live, dead, legacy];
+        expected.sort_unstable();
+        assert_eq!(storage.scratch_owners().unwrap(), expected);
 
-        let other = Storage::open(dir.path()).unwrap().with_scratch().unwrap();
-        assert!(!dead.exists(), "the dead process's scratch survived");
-        assert!(!live.tmp_dir().join("dead.lock").exists());
-        let live_dir = live.scratch_dir();
-        assert!(live_dir.is_dir(), "a live process's scratch was removed");
-        assert_ne!(live_dir, other.scratch_dir());
-        let blob = live.receive(chunks(&[b"data"]), 100).await.unwrap();
-        assert!(blob.temp_path.starts_with(&live_dir));
-        assert_eq!(other.remove_dead_scratch().unwrap(), 0);
+        storage.remove_scratch(dead).unwrap();
+        storage.remove_scratch(legacy).unwrap();
+        storage.remove_scratch(legacy).unwrap();
+        assert_eq!(storage.scratch_owners().unwrap(), vec![live]);
+        assert!(tmp.join("not-an-instance").exists());
+    }
+
+    /// A body that sends `first` and then waits forever, like a client gone silent.
+    fn silent_after(first: usize) -> impl Stream<Item = io::Result<Bytes>> {
+        stream::iter([Ok(Bytes::from(vec![7u8; first]))]).chain(stream::pending())
+    }
+
+    async fn wait_empty(dir: &Path) {
+        for _ in 0..500 {
+            if std::fs::read_dir(dir).unwrap().count() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{} still holds a partial upload", dir.display());
+    }
+
+    #[tokio::test]
+    async fn a_receive_dropped_midway_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        // Dropped while waiting for the body (more than a write chunk went to the file), as
+        // hyper drops a request whose HTTP/2 stream was reset.
+        let receive = storage.receive(silent_after(WRITE_CHUNK + 1), 1 << 30, STALL);
+        let cut = tokio::time::timeout(Duration::from_millis(300), receive).await;
+        assert!(cut.is_err());
+        wait_empty(&storage.tmp_dir()).await;
+        // A received upload that is never kept is removed too.
+        let blob = storage
+            .receive(chunks(&[b"data"]), 100, STALL)
+            .await
+            .unwrap();
+        drop(blob);
+        wait_empty(&storage.tmp_dir()).await;
     }
 
     #[tokio::test]
@@ -426,11 +527,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
         assert!(matches!(
-            storage.receive(chunks(&[]), 100).await,
+            storage.receive(chunks(&[]), 100, STALL).await,
             Err(ReceiveError::Empty)
         ));
         assert!(matches!(
-            storage.receive(chunks(&[b"0123456789", b"x"]), 10).await,
+            storage
+                .receive(chunks(&[b"0123456789", b"x"]), 10, STALL)
+                .await,
             Err(ReceiveError::TooLarge { limit: 10 })
         ));
         let broken = stream::iter(vec![
@@ -441,8 +544,14 @@ mod tests {
             )),
         ]);
         assert!(matches!(
-            storage.receive(broken, 100).await,
+            storage.receive(broken, 100, STALL).await,
             Err(ReceiveError::Body(_))
+        ));
+        assert!(matches!(
+            storage
+                .receive(silent_after(10), 100, Duration::from_millis(100))
+                .await,
+            Err(ReceiveError::Stalled { .. })
         ));
         assert_eq!(std::fs::read_dir(storage.tmp_dir()).unwrap().count(), 0);
     }

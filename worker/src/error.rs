@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{AbortError, BoxDynError};
 use rieter::db::DbError;
 use rieter::regenerate::RegenerateError;
+use rieter::scratch::ScratchError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -17,6 +18,8 @@ pub enum JobError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Regenerate(#[from] RegenerateError),
+    #[error(transparent)]
+    Scratch(#[from] ScratchError),
 }
 
 impl From<sqlx::Error> for JobError {

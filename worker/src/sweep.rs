@@ -50,11 +50,9 @@ async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     delete_retired_files(state).await?;
     discard_orphaned_trees(state).await?;
     remove_orphaned_blobs(state).await?;
+    let mut removed = rieter::scratch::remove_dead(&state.pool, &state.storage).await?;
     let storage = state.storage.clone();
-    let removed = tokio::task::spawn_blocking(move || {
-        Ok::<_, std::io::Error>(storage.remove_dead_scratch()? + storage.clean_tmp(ORPHAN_MIN_AGE)?)
-    })
-    .await??;
+    removed += tokio::task::spawn_blocking(move || storage.clean_tmp(ORPHAN_MIN_AGE)).await??;
     if removed > 0 {
         tracing::info!(files = removed, "removed abandoned temporary files");
     }

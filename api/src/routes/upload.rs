@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use poem::Body;
 use poem::Request;
 use poem::web::Data;
@@ -98,7 +100,7 @@ impl UploadApi {
     }
 }
 
-const DB_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 struct UploadRequest {
     distro: String,
@@ -148,7 +150,11 @@ async fn receive(
 
     let blob = state
         .storage
-        .receive(body.into_bytes_stream(), limit)
+        .receive(
+            body.into_bytes_stream(),
+            limit,
+            Duration::from_secs(state.config.upload_stall_timeout_secs),
+        )
         .await
         .map_err(receive_error)?;
     let id = Uuid::now_v7();
@@ -212,7 +218,9 @@ fn receive_error(err: ReceiveError) -> ApiError {
         ReceiveError::Empty => ApiError::bad_request(err.to_string()),
         ReceiveError::TooLarge { limit } => too_large(limit),
         ReceiveError::StorageFull => ApiError::insufficient_storage(err.to_string()),
-        ReceiveError::Body(_) => ApiError::bad_request(err.to_string()),
+        ReceiveError::Body(_) | ReceiveError::Stalled { .. } => {
+            ApiError::bad_request(err.to_string())
+        }
         ReceiveError::Io(e) => ApiError::internal("receiving an upload", e),
     }
 }

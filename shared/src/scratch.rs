@@ -1,0 +1,122 @@
+//! Which scratch directories (`<data_dir>/tmp/<instance>/`, uploads being received) belong to
+//! a live process.
+//!
+//! A process claims a fresh instance id by taking a session advisory lock named after it in
+//! Postgres, on a connection of its own, before it creates the directory, and holds that lock
+//! for its whole life. Postgres releases the lock when the connection ends, which the kernel
+//! does for a process that dies in any way (SIGKILL included), so a directory whose lock is
+//! free belongs to a dead process and may be removed. A process that is only slow or paused
+//! (SIGSTOP, a long GC-like stall, an overloaded host) keeps its connection and so its lock.
+//!
+//! Unlike a lock file, this needs nothing from the file system: it holds on any host sharing
+//! the data directory (`flock` over NFS is not reliable), and it stays right when each process
+//! gets a private scratch space.
+
+use std::time::Duration;
+
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db::maintenance;
+use crate::storage::Storage;
+
+/// How often the owner checks that its lock connection is still up. If Postgres restarted, the
+/// lock went with the connection, and a sweep may remove the directory until it is taken back.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("scratch directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn lock_key(instance: Uuid) -> String {
+    format!("rieter.scratch.{instance}")
+}
+
+/// Gives this process its own scratch directory, proven alive by a lock held on a dedicated
+/// connection (one more than the pool's size) until the process ends.
+pub async fn claim(pool: &PgPool, storage: Storage) -> Result<Storage, ScratchError> {
+    let instance = Uuid::new_v4();
+    let conn = hold(pool, instance).await?;
+    let storage = {
+        let storage = storage.clone();
+        tokio::task::spawn_blocking(move || storage.with_scratch(instance))
+            .await
+            .map_err(std::io::Error::other)??
+    };
+    tracing::info!(instance = %instance, "claimed a scratch directory for uploads");
+    tokio::spawn(keep(pool.clone(), storage.clone(), instance, conn));
+    Ok(storage)
+}
+
+async fn hold(pool: &PgPool, instance: Uuid) -> Result<PgConnection, sqlx::Error> {
+    let mut conn = pool.acquire().await?.detach();
+    maintenance::lock(&mut conn, &lock_key(instance)).await?;
+    Ok(conn)
+}
+
+/// Keeps the lock for the life of the process, taking it back (and recreating the directory,
+/// should a sweep have removed it meanwhile) whenever the connection was lost.
+async fn keep(pool: PgPool, storage: Storage, instance: Uuid, mut conn: PgConnection) {
+    loop {
+        tokio::time::sleep(CHECK_EVERY).await;
+        if conn.ping().await.is_ok() {
+            continue;
+        }
+        tracing::warn!(instance = %instance, "lost the connection holding the scratch lock; taking it back");
+        conn = loop {
+            match hold(&pool, instance).await {
+                Ok(conn) => break conn,
+                Err(err) => {
+                    tracing::warn!(instance = %instance, error = %err, "taking the scratch lock back failed; retrying");
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+            }
+        };
+        let storage = storage.clone();
+        match tokio::task::spawn_blocking(move || storage.ensure_scratch()).await {
+            Ok(Ok(())) => tracing::info!(instance = %instance, "holding the scratch lock again"),
+            Ok(Err(err)) => {
+                tracing::error!(instance = %instance, error = %err, "recreating the scratch directory failed");
+            }
+            Err(err) => tracing::error!(error = %err, "recreating the scratch directory panicked"),
+        }
+    }
+}
+
+/// Removes the scratch directories of processes that are gone, with the half-received uploads
+/// in them. Returns how many it removed.
+pub async fn remove_dead(pool: &PgPool, storage: &Storage) -> Result<usize, ScratchError> {
+    let owners = {
+        let storage = storage.clone();
+        tokio::task::spawn_blocking(move || storage.scratch_owners())
+            .await
+            .map_err(std::io::Error::other)??
+    };
+    let mut conn = pool.acquire().await?;
+    let mut removed = 0;
+    for &instance in &owners {
+        let key = lock_key(instance);
+        if !maintenance::try_lock(&mut conn, &key).await? {
+            continue;
+        }
+        // Holding the lock keeps an owner that is only reconnecting from recreating the
+        // directory while it is being removed.
+        let storage = storage.clone();
+        let result = tokio::task::spawn_blocking(move || storage.remove_scratch(instance)).await;
+        maintenance::unlock(&mut conn, &key).await?;
+        result.map_err(std::io::Error::other)??;
+        tracing::info!(instance = %instance, "removed the scratch directory of a process that is gone");
+        removed += 1;
+    }
+    tracing::debug!(
+        live = owners.len() - removed,
+        removed,
+        "checked scratch directories"
+    );
+    Ok(removed)
+}
