@@ -7,7 +7,6 @@ mod catalogue;
 mod ingest;
 mod memory;
 mod parse;
-mod procs;
 mod regen;
 mod report;
 mod serve;

@@ -14,9 +14,9 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use crate::Opts;
-use crate::procs;
 use crate::report::{Quantity, Row};
 use crate::synth::{self, Payload, Spec};
+use rieter_e2e::procs;
 
 const MIB: u64 = 1 << 20;
 const TARGET_ABOVE_IDLE: u64 = 64 * MIB;

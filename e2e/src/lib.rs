@@ -5,6 +5,7 @@
 pub mod api;
 pub mod invariants;
 pub mod pacman;
+pub mod procs;
 pub mod python;
 
 use std::fs::File;

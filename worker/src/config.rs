@@ -44,6 +44,15 @@ pub struct WorkerConfig {
     pub max_file_list_bytes: u64,
     #[serde(default = "default_max_unpacked_bytes")]
     pub max_unpacked_bytes: u64,
+    /// Largest tar header extension (GNU long name or link, PAX header) in a package.
+    #[serde(default = "default_max_header_extension_bytes")]
+    pub max_header_extension_bytes: u64,
+    /// Memory one parse's decompressor may use (xz dictionary, zstd window).
+    #[serde(default = "default_max_decoder_memory_bytes")]
+    pub max_decoder_memory_bytes: u64,
+    /// CPU seconds one parse may take before the package is refused.
+    #[serde(default = "default_max_parse_cpu_secs")]
+    pub max_parse_cpu_secs: u64,
     /// Apply pending migrations at start; when false, refuse to start on an old schema.
     #[serde(default = "default_true")]
     pub auto_migrate: bool,
@@ -96,6 +105,15 @@ fn default_max_file_list_bytes() -> u64 {
 fn default_max_unpacked_bytes() -> u64 {
     Limits::default().max_unpacked_bytes
 }
+fn default_max_header_extension_bytes() -> u64 {
+    Limits::default().max_header_extension_bytes
+}
+fn default_max_decoder_memory_bytes() -> u64 {
+    Limits::default().max_decoder_memory_bytes
+}
+fn default_max_parse_cpu_secs() -> u64 {
+    Limits::default().max_parse_cpu.as_secs()
+}
 fn default_true() -> bool {
     true
 }
@@ -128,6 +146,7 @@ impl WorkerConfig {
         positive("regen_concurrency", self.regen_concurrency > 0)?;
         positive("heartbeat_secs", self.heartbeat_secs > 0)?;
         positive("sweep_interval_secs", self.sweep_interval_secs > 0)?;
+        positive("max_parse_cpu_secs", self.max_parse_cpu_secs > 0)?;
         if !(self.quiet_period_secs >= 0.0 && self.quiet_period_secs.is_finite()) {
             return Err(SettingsError::invalid(
                 "quiet_period_secs",
@@ -157,6 +176,9 @@ impl WorkerConfig {
             max_entries: self.max_entries,
             max_file_list_bytes: self.max_file_list_bytes,
             max_unpacked_bytes: self.max_unpacked_bytes,
+            max_header_extension_bytes: self.max_header_extension_bytes,
+            max_decoder_memory_bytes: self.max_decoder_memory_bytes,
+            max_parse_cpu: Duration::from_secs(self.max_parse_cpu_secs),
         }
     }
 
