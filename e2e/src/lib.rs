@@ -488,6 +488,17 @@ impl Rieter {
         count(&self.data_dir.join("tmp"))
     }
 
+    /// Moves the modification time of everything directly under the data directory's `tmp/`
+    /// `ago` into the past: what the scratch directory of a process that died looks like once
+    /// that long has passed (live processes touch theirs every few seconds).
+    pub fn age_scratch(&self, ago: Duration) -> anyhow::Result<()> {
+        let then = std::time::SystemTime::now() - ago;
+        for entry in std::fs::read_dir(self.data_dir.join("tmp"))? {
+            File::open(entry?.path())?.set_times(std::fs::FileTimes::new().set_modified(then))?;
+        }
+        Ok(())
+    }
+
     /// Log lines of all processes containing `needle`.
     pub fn log_lines(&self, needle: &str) -> Vec<String> {
         let mut lines = Vec::new();

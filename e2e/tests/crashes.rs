@@ -191,6 +191,8 @@ async fn an_api_killed_mid_upload_keeps_nothing_of_it() {
         "the half-received body is on disk"
     );
 
+    // Time passes: the dead api's scratch misses its heartbeats.
+    rieter.age_scratch(rieter::scratch::DEAD_AFTER).unwrap();
     rieter.start_api().unwrap();
     rieter.wait_healthy().await.unwrap();
     assert_eq!(

@@ -217,7 +217,10 @@ async fn a_killed_apis_scratch_is_removed_by_the_sweep() {
     let tmp = rieter.data_dir().join("tmp");
     assert!(!entries(&tmp).is_empty());
     rieter.kill_api();
-    // No api is started again: the workers' sweep alone must clean up.
+    // Until it has missed its heartbeats for a while, a process without its lock may only be
+    // reconnecting to Postgres; once they have been missed...
+    rieter.age_scratch(rieter::scratch::DEAD_AFTER).unwrap();
+    // ... the workers' sweep alone cleans up (no api is started again).
     wait_until(&rieter, "the sweep removing the dead api's scratch", || {
         entries(&tmp).is_empty()
     })
@@ -246,6 +249,7 @@ async fn sweeps_never_touch_a_live_apis_upload_even_while_it_is_paused() {
     std::fs::create_dir(tmp.join(dead)).unwrap();
     std::fs::write(tmp.join(dead).join("x.part"), b"half").unwrap();
     std::fs::write(tmp.join(format!("{dead}.lock")), b"").unwrap();
+    rieter.age_scratch(rieter::scratch::DEAD_AFTER).unwrap();
 
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
     let pending = tokio::spawn(

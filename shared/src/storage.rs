@@ -136,17 +136,36 @@ impl Storage {
     /// instance id may do this (`crate::scratch::claim`).
     pub fn with_scratch(mut self, instance: Uuid) -> io::Result<Self> {
         self.scratch = Some(self.tmp_dir().join(instance.to_string()));
-        self.ensure_scratch()?;
+        self.touch_scratch()?;
         Ok(self)
     }
 
-    /// Creates this process's scratch directory if it is missing (a sweep removed it while the
-    /// process had lost its database connection, and with it the proof that it lives).
-    pub fn ensure_scratch(&self) -> io::Result<()> {
-        match &self.scratch {
-            Some(dir) => std::fs::create_dir_all(dir),
-            None => Ok(()),
+    /// Creates this process's scratch directory if it is missing (someone removed it by hand)
+    /// and sets its modification time to now: the heartbeat that shows a sweep it is alive
+    /// even while its database lock is gone (see `crate::scratch`).
+    pub fn touch_scratch(&self) -> io::Result<()> {
+        let Some(dir) = &self.scratch else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(dir)?;
+        let now = std::fs::FileTimes::new().set_modified(SystemTime::now());
+        std::fs::File::open(dir)?.set_times(now)
+    }
+
+    /// How long ago an instance's scratch directory (or 0.1.0's lock file) last showed a sign
+    /// of life; `None` when it is gone.
+    pub fn scratch_idle(&self, instance: Uuid) -> io::Result<Option<Duration>> {
+        let dir = self.tmp_dir().join(instance.to_string());
+        let lock = self.tmp_dir().join(format!("{instance}.lock"));
+        let mut newest = None;
+        for path in [dir, lock] {
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) => newest = newest.max(Some(meta.modified()?)),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
         }
+        Ok(newest.map(|t| t.elapsed().unwrap_or(Duration::ZERO)))
     }
 
     /// The instance ids that have a scratch directory (or the lock file 0.1.0 kept beside it).
@@ -480,11 +499,14 @@ mod tests {
         let mut expected = vec![live, dead, legacy];
         expected.sort_unstable();
         assert_eq!(storage.scratch_owners().unwrap(), expected);
+        assert!(storage.scratch_idle(live).unwrap().unwrap() < Duration::from_secs(60));
+        assert!(storage.scratch_idle(legacy).unwrap().is_some());
 
         storage.remove_scratch(dead).unwrap();
         storage.remove_scratch(legacy).unwrap();
         storage.remove_scratch(legacy).unwrap();
         assert_eq!(storage.scratch_owners().unwrap(), vec![live]);
+        assert_eq!(storage.scratch_idle(dead).unwrap(), None);
         assert!(tmp.join("not-an-instance").exists());
     }
 
