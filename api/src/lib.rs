@@ -3,7 +3,7 @@
 
 mod allow;
 pub mod auth;
-pub mod config;
+pub mod cli;
 pub mod error;
 mod file_read;
 mod http_file;
@@ -25,8 +25,8 @@ use rieter::storage::Storage;
 pub use routes::openapi_service;
 
 use crate::auth::Authenticator;
-use crate::config::ApiConfig;
 use crate::state::AppState;
+use rieter::settings::ApiConfig;
 
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState) -> impl Endpoint {

@@ -1,16 +1,28 @@
+use std::time::Duration;
+
 use anyhow::Context;
-use rieter_api::config::ApiConfig;
+use clap::Parser;
+use rieter::settings::ApiConfig;
+use rieter_api::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `rieter-api openapi` prints the OpenAPI document (what openapi.yaml must hold).
-    if std::env::args().nth(1).as_deref() == Some("openapi") {
-        print!("{}", rieter_api::openapi_service().spec_yaml());
-        return Ok(());
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Healthcheck { addr, timeout_secs } => {
+            rieter_api::cli::healthcheck(addr, Duration::from_secs(timeout_secs)).await
+        }
+        Command::Openapi => {
+            print!("{}", rieter_api::openapi_service().spec_yaml());
+            Ok(())
+        }
     }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = ApiConfig::load().context("loading the configuration")?;
     rieter::telemetry::init(config.log_format);
-    tracing::info!(?config, "starting rieter-api");
+    tracing::info!(version = rieter::VERSION, ?config, "starting rieter-api");
     let state = rieter_api::build_state(config).await?;
     rieter_api::serve(state, rieter::shutdown::signal()).await
 }

@@ -6,7 +6,7 @@ use rieter::storage::Storage;
 use sqlx::PgPool;
 
 use crate::auth::Authenticator;
-use crate::config::ApiConfig;
+use rieter::settings::ApiConfig;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -19,7 +19,7 @@ use anyhow::{Context, bail, ensure};
 pub use rieter_testkit::{Build, Ext, Pkg, PrivatePostgres, TestDatabase, build_many};
 use serde_json::Value;
 
-pub const API_KEY: &str = "e2e-admin-key-0123456789abcdef";
+pub const API_KEY: &str = "e2e-admin-key-0123456789abcdef0123456789";
 
 /// Knobs of a test deployment.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct Options {
     pub admin_url: Option<String>,
     /// Use this (existing) directory as the data directory instead of a fresh temporary one.
     pub data_dir: Option<PathBuf>,
+    /// Parameters appended to the processes' database URL, e.g. `sslmode=require`.
+    pub db_url_params: Option<String>,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             env: Vec::new(),
             admin_url: None,
             data_dir: None,
+            db_url_params: None,
         }
     }
 }
@@ -108,8 +111,14 @@ pub fn binaries() -> &'static Path {
 
 /// Runs a binary with exactly `env` (plus PATH) until it exits, for start-up failure tests.
 pub fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> std::process::Output {
+    run_args_to_exit(binary, &[], env)
+}
+
+/// [`run_to_exit`] with command-line arguments.
+pub fn run_args_to_exit(binary: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(binaries().join(binary));
-    cmd.env_clear()
+    cmd.args(args)
+        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env.iter().copied());
     let child = cmd
@@ -192,7 +201,7 @@ impl Rieter {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info,rieter=debug,rieter_worker=debug")
-            .env("RIETER_DATABASE_URL", self.db.url())
+            .env("RIETER_DATABASE_URL", self.database_url())
             .env("RIETER_DATA_DIR", &self.data_dir)
             .env("RIETER_BIND", format!("127.0.0.1:{}", self.port))
             .env("RIETER_API_KEY", API_KEY)
@@ -220,6 +229,18 @@ impl Rieter {
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
         Ok(cmd)
+    }
+
+    /// The database URL the processes are given.
+    fn database_url(&self) -> String {
+        match &self.options.db_url_params {
+            Some(params) => {
+                let url = self.db.url();
+                let join = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{join}{params}")
+            }
+            None => self.db.url().to_owned(),
+        }
     }
 
     pub fn start_api(&mut self) -> anyhow::Result<()> {

@@ -14,7 +14,10 @@ fn docker_compose_accepts_the_compose_file() {
             "config",
         ])
         .current_dir(root)
-        .env("RIETER_API_KEY", "compose-check-key-0123456789")
+        .env(
+            "RIETER_API_KEY",
+            "compose-check-key-0123456789abcdef0123456789",
+        )
         .output()
         .expect("docker-compose is required (Debian package docker-compose)");
     let text = String::from_utf8_lossy(&out.stdout);

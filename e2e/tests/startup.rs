@@ -1,7 +1,7 @@
-//! Start-up: configuration errors name their key, schemas are migrated or checked, secrets
-//! stay out of logs.
+//! Start-up: the command line, configuration errors name their key, schemas are migrated or
+//! checked, secrets stay out of logs, the health check the compose file uses.
 
-use rieter_e2e::{API_KEY, Options, Rieter, TestDatabase, run_to_exit};
+use rieter_e2e::{API_KEY, Options, Rieter, TestDatabase, run_args_to_exit, run_to_exit};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
@@ -35,7 +35,7 @@ async fn configuration_errors_name_the_key() {
     );
     let text = stderr(&out);
     assert!(
-        text.contains("RIETER_API_KEY") && text.contains("16 characters"),
+        text.contains("RIETER_API_KEY") && text.contains("32 characters"),
         "{text}"
     );
 
@@ -137,4 +137,64 @@ async fn secrets_never_reach_the_logs() {
         !logs.contains("wrong-key-that-must-not-be-logged"),
         "a presented key was logged"
     );
+}
+
+#[test]
+fn help_and_version_print_and_exit_without_starting() {
+    let version = env!("CARGO_PKG_VERSION");
+    for binary in ["rieter-api", "rieter-worker"] {
+        // No configuration at all: were they to start, they would fail for want of a database.
+        let out = run_args_to_exit(binary, &["--version"], &[]);
+        assert!(out.status.success(), "{binary}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.trim(), format!("{binary} {version}"));
+        let out = run_args_to_exit(binary, &["--help"], &[]);
+        assert!(out.status.success(), "{binary}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("RIETER_CONFIG"), "{binary}: {text}");
+        // A flag neither knows is refused, not ignored.
+        let out = run_args_to_exit(binary, &["--bind", "0.0.0.0:1"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{binary}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--bind"), "{}", stderr(&out));
+    }
+    let out = run_args_to_exit("rieter-api", &["--help"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("healthcheck") && text.contains("openapi"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_health_check_passes_on_a_running_api_and_fails_on_none() {
+    let rieter = Rieter::start(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let health = rieter.get_ok("/api/v1/health").await.unwrap();
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    let logged = rieter.log_lines("starting rieter-api");
+    assert!(
+        logged[0].contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION")))
+            || logged[0].contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
+        "{logged:?}"
+    );
+
+    // As the compose file runs it: the container's own environment, bound to all addresses.
+    let bind = rieter.base_url.trim_start_matches("http://").to_owned();
+    let port = bind.rsplit(':').next().unwrap();
+    let all = format!("0.0.0.0:{port}");
+    let out = run_args_to_exit("rieter-api", &["healthcheck"], &[("RIETER_BIND", &all)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    drop(rieter);
+    let out = run_args_to_exit(
+        "rieter-api",
+        &["healthcheck", "--timeout-secs", "2"],
+        &[("RIETER_BIND", &bind)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&bind), "{}", stderr(&out));
 }

@@ -20,3 +20,6 @@ pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
 pub mod version;
+
+/// This build's version, as in the workspace's Cargo.toml (`--version`, logs, `/api/v1/health`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,7 +1,6 @@
 //! The `rieter-worker` process: runs the jobs (parsing uploads, regenerating repository
 //! databases) and periodic maintenance. Any number of these may run against one database.
 
-pub mod config;
 mod error;
 mod jobs;
 pub mod state;
@@ -15,15 +14,14 @@ use apalis::prelude::Monitor;
 use rieter::ingest::IngestConfig;
 use rieter::storage::Storage;
 
-use crate::config::WorkerConfig;
 use crate::state::{SharedState, WorkerState};
+use rieter::settings::WorkerConfig;
 
 /// Connects, migrates (or checks the schema) and builds the worker state.
 pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
-    let connections = (config.parse_concurrency + config.regen_concurrency + 4) as u32;
     let pool = rieter::db::open(
         config.database_url.expose(),
-        connections,
+        config.db_connections(),
         config.auto_migrate,
     )
     .await?;

@@ -6,7 +6,7 @@ use rieter::ingest::IngestConfig;
 use rieter::storage::Storage;
 use sqlx::PgPool;
 
-use crate::config::WorkerConfig;
+use rieter::settings::WorkerConfig;
 
 pub struct WorkerState {
     pub pool: PgPool,

@@ -12,6 +12,17 @@ use crate::state::AppState;
 pub struct HealthStatus {
     /// `ok`.
     pub status: String,
+    /// The server's version.
+    pub version: String,
+}
+
+impl HealthStatus {
+    fn ok() -> Self {
+        Self {
+            status: "ok".to_owned(),
+            version: rieter::VERSION.to_owned(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -28,18 +39,14 @@ impl HealthApi {
     /// Liveness: answers 200 whenever the server can serve requests.
     #[oai(path = "/api/v1/health", method = "get", operation_id = "health")]
     async fn health(&self) -> HealthResponse {
-        HealthResponse::Ok(Json(HealthStatus {
-            status: "ok".to_owned(),
-        }))
+        HealthResponse::Ok(Json(HealthStatus::ok()))
     }
 
     /// Readiness: 200 when the database answers, 503 when it does not.
     #[oai(path = "/api/v1/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> Result<HealthResponse, ApiError> {
         match sqlx::query("select 1").execute(&state.pool).await {
-            Ok(_) => Ok(HealthResponse::Ok(Json(HealthStatus {
-                status: "ok".to_owned(),
-            }))),
+            Ok(_) => Ok(HealthResponse::Ok(Json(HealthStatus::ok()))),
             Err(err) if is_unavailable(&err) => {
                 Err(ApiError::unavailable("the database is unreachable"))
             }

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rieter::names::ArchName;
-use rieter::package::Limits;
-use rieter::settings::{self, LogFormat, Secret, SettingsError};
+use super::{LogFormat, Secret, SettingsError};
+use crate::names::ArchName;
+use crate::package::Limits;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +66,10 @@ pub struct WorkerConfig {
     /// Seconds running jobs get to finish after SIGTERM.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
+    /// Database connections this worker may hold (default: `parse_concurrency` +
+    /// `regen_concurrency` + 4, for the job queues' polling, heartbeats and the sweep). Fewer
+    /// makes jobs wait for a connection.
+    pub worker_db_connections: Option<u32>,
     /// Unique name of this process among the workers (default: host name and pid).
     pub worker_name: Option<String>,
     #[serde(default)]
@@ -129,7 +133,7 @@ fn default_shutdown_grace_secs() -> u64 {
 
 impl WorkerConfig {
     pub fn load() -> Result<Self, SettingsError> {
-        let config: Self = settings::load()?;
+        let config: Self = super::load()?;
         config.validate()?;
         Ok(config)
     }
@@ -147,6 +151,12 @@ impl WorkerConfig {
         positive("heartbeat_secs", self.heartbeat_secs > 0)?;
         positive("sweep_interval_secs", self.sweep_interval_secs > 0)?;
         positive("max_parse_cpu_secs", self.max_parse_cpu_secs > 0)?;
+        if self.worker_db_connections.is_some_and(|n| n < 2) {
+            return Err(SettingsError::invalid(
+                "worker_db_connections",
+                "must be at least 2 (one for the job queues, one for a job)",
+            ));
+        }
         if !(self.quiet_period_secs >= 0.0 && self.quiet_period_secs.is_finite()) {
             return Err(SettingsError::invalid(
                 "quiet_period_secs",
@@ -168,6 +178,14 @@ impl WorkerConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The size of this worker's connection pool.
+    pub fn db_connections(&self) -> u32 {
+        self.worker_db_connections.unwrap_or_else(|| {
+            let jobs = self.parse_concurrency + self.regen_concurrency + 4;
+            u32::try_from(jobs).unwrap_or(u32::MAX)
+        })
     }
 
     pub fn limits(&self) -> Limits {

@@ -3,9 +3,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rieter::names::DistroName;
-use rieter::settings::{self, LogFormat, Secret, SettingsError};
+use super::{LogFormat, Secret, SettingsError};
+use crate::names::DistroName;
 use serde::Deserialize;
+
+/// The shortest admin key accepted: 32 characters, e.g. 16 random bytes in hex.
+pub const MIN_API_KEY_LEN: usize = 32;
+/// How the example configuration's placeholder keys begin.
+const PLACEHOLDER_PREFIX: &str = "change-me";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiConfig {
@@ -17,7 +22,8 @@ pub struct ApiConfig {
     /// Address to listen on, host:port (`RIETER_BIND`).
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
-    /// The administrator's API key (`RIETER_API_KEY`), at least 16 characters.
+    /// The administrator's API key (`RIETER_API_KEY` or `RIETER_API_KEY_FILE`), at least
+    /// [`MIN_API_KEY_LEN`] characters, not the example's placeholder.
     pub api_key: Secret<String>,
     /// Largest package accepted, in bytes (`RIETER_MAX_UPLOAD_BYTES`, default 2 GiB).
     #[serde(default = "default_max_upload_bytes")]
@@ -63,7 +69,8 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 
-fn default_bind() -> SocketAddr {
+/// The api's default address, also what `rieter-api healthcheck` asks when none is configured.
+pub fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8000))
 }
 
@@ -105,7 +112,7 @@ fn default_shutdown_grace_secs() -> u64 {
 
 impl ApiConfig {
     pub fn load() -> Result<Self, SettingsError> {
-        let mut config: Self = settings::load()?;
+        let mut config: Self = super::load()?;
         // `RIETER_PRIVATE_DISTROS=` (empty) or `a, b` mean what they look like.
         config.private_distros = config
             .private_distros
@@ -118,10 +125,21 @@ impl ApiConfig {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if self.api_key.expose().trim().len() < 16 {
+        let key = self.api_key.expose();
+        if key.trim().chars().count() < MIN_API_KEY_LEN {
             return Err(SettingsError::invalid(
                 "api_key",
-                "must be at least 16 characters long",
+                format!(
+                    "must be at least {MIN_API_KEY_LEN} characters long \
+                     (make one with `openssl rand -hex 32`)"
+                ),
+            ));
+        }
+        if key.to_ascii_lowercase().starts_with(PLACEHOLDER_PREFIX) {
+            return Err(SettingsError::invalid(
+                "api_key",
+                "is the example configuration's placeholder; set a secret of your own \
+                 (make one with `openssl rand -hex 32`)",
             ));
         }
         if self.max_upload_bytes == 0 {
