@@ -15,7 +15,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
 use rieter::db::keys as key_db;
 use rieter::db::listing::Hidden;
-use rieter::keys::{self, Scope};
+use rieter::keys::{self, Scope, Visibility};
 use rieter::settings::Secret;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -103,6 +103,15 @@ impl Principal {
             Self::Key { scopes, .. } => keys::permits(scopes, access),
         }
     }
+
+    /// How much of the private distribution `distro` it may read.
+    pub fn visibility(&self, distro: &str) -> Visibility {
+        match self {
+            Self::Anonymous => Visibility::Nothing,
+            Self::Admin => Visibility::All,
+            Self::Key { scopes, .. } => keys::visibility(scopes, distro),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -172,14 +181,20 @@ impl Authenticator {
             Some(key) => self.identify(key).await?,
             None => Principal::Anonymous,
         };
-        let hidden = self
-            .private_distros
-            .iter()
-            .filter(|d| !principal.may(Action::Read { distro: d }))
-            .cloned()
-            .collect();
+        let mut restricted = Vec::new();
+        let mut open = Vec::new();
+        for distro in &self.private_distros {
+            match principal.visibility(distro) {
+                Visibility::All => {}
+                Visibility::Repos(repos) => {
+                    restricted.push(distro.clone());
+                    open.extend(repos.iter().map(|r| (distro.clone(), r.to_string())));
+                }
+                Visibility::Nothing => restricted.push(distro.clone()),
+            }
+        }
         Ok(Reader {
-            hidden: Hidden(hidden),
+            hidden: Hidden::new(restricted, open),
             anonymous: principal == Principal::Anonymous,
         })
     }
@@ -193,17 +208,32 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// For a request whose path names `distro`: fine when the caller may see it. Otherwise a
-    /// caller without a key is asked for one (401 with `WWW-Authenticate`: pacman and curl
-    /// send the credentials of a `https://_:KEY@host/` URL only after that challenge), and a
-    /// key without access gets `not_found`, the answer for a name that does not exist. Both
-    /// answers are the same whether or not the named thing exists.
+    /// For a request whose path names `distro`: fine when the caller may see at least part of
+    /// it. Otherwise a caller without a key is asked for one (401 with `WWW-Authenticate`:
+    /// pacman and curl send the credentials of a `https://_:KEY@host/` URL only after that
+    /// challenge), and a key without access gets `not_found`, the answer for a name that does
+    /// not exist. Both answers are the same whether or not the named thing exists.
     pub fn check_named(
         &self,
         distro: &str,
         not_found: impl FnOnce() -> ApiError,
     ) -> Result<(), ApiError> {
-        match (self.hidden.hides(distro), self.anonymous) {
+        self.check(self.hidden.hides(distro), not_found)
+    }
+
+    /// As [`Self::check_named`], for a path naming a repository: a key that may read only some
+    /// repositories of a private distribution gets `not_found` for the others.
+    pub fn check_repo(
+        &self,
+        distro: &str,
+        repo: &str,
+        not_found: impl FnOnce() -> ApiError,
+    ) -> Result<(), ApiError> {
+        self.check(self.hidden.hides_repo(distro, repo), not_found)
+    }
+
+    fn check(&self, hidden: bool, not_found: impl FnOnce() -> ApiError) -> Result<(), ApiError> {
+        match (hidden, self.anonymous) {
             (false, _) => Ok(()),
             (true, true) => Err(ApiError::key_required()),
             (true, false) => Err(not_found()),

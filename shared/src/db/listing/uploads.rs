@@ -14,18 +14,24 @@ pub async fn list(
     // Counted alongside the page (two connections), as for packages.
     let total = sqlx::query_scalar!(
         r#"select count(*) as "n!" from uploads
-           where ($1::upload_status is null or status = $1) and distro <> all($2)"#,
+           where ($1::upload_status is null or status = $1)
+             and (distro <> all($2)
+                  or (distro, repo) in (select * from unnest($3::text[], $4::text[])))"#,
         status as Option<UploadStatus>,
-        hidden.names()
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos()
     )
     .fetch_one(executor);
     let items = sqlx::query_as!(
         Upload,
         r#"with page as (
              select id, created_at from uploads
-             where ($1::upload_status is null or status = $1) and distro <> all($2)
+             where ($1::upload_status is null or status = $1)
+               and (distro <> all($2)
+                    or (distro, repo) in (select * from unnest($3::text[], $4::text[])))
              order by created_at desc, id desc
-             limit $3 offset $4
+             limit $5 offset $6
            )
            select u.id, u.distro, u.repo, u.status as "status: UploadStatus", u.error, u.size,
                   u.sha256, u.md5, u.allow_downgrade, u.overwrite, u.package_id, u.package_name,
@@ -33,7 +39,9 @@ pub async fn list(
            from page join uploads u on u.id = page.id
            order by page.created_at desc, page.id desc"#,
         status as Option<UploadStatus>,
-        hidden.names(),
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos(),
         window.limit,
         window.offset
     )
