@@ -13,6 +13,7 @@
 
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
+use rieter::actor::Actor;
 use rieter::db::keys as key_db;
 use rieter::db::listing::Hidden;
 use rieter::keys::{self, Scope, Visibility};
@@ -92,7 +93,12 @@ pub enum Principal {
     /// The configured admin key.
     Admin,
     /// A key from the database.
-    Key { id: Uuid, scopes: Vec<Scope> },
+    Key {
+        id: Uuid,
+        scopes: Vec<Scope>,
+        /// How uploads and removals by it are recorded.
+        actor: Actor,
+    },
 }
 
 impl Principal {
@@ -101,6 +107,15 @@ impl Principal {
             Self::Anonymous => false,
             Self::Admin => true,
             Self::Key { scopes, .. } => keys::permits(scopes, access),
+        }
+    }
+
+    /// Who to record as having done something; `None` for an anonymous caller.
+    pub fn actor(&self) -> Option<Actor> {
+        match self {
+            Self::Anonymous => None,
+            Self::Admin => Some(Actor::Config),
+            Self::Key { actor, .. } => Some(actor.clone()),
         }
     }
 
@@ -150,9 +165,12 @@ impl Authenticator {
         let mut found = None;
         for candidate in candidates {
             if keys::digests_match(&presented, &candidate.secret_sha256) {
+                let actor = Actor::key(candidate.id, &candidate.name, &candidate.prefix)
+                    .map_err(|e| ApiError::internal("reading an API key", e))?;
                 found = Some(Principal::Key {
                     id: candidate.id,
                     scopes: candidate.scopes,
+                    actor,
                 });
             }
         }
@@ -160,19 +178,32 @@ impl Authenticator {
     }
 
     /// Checks that the key may do `action`: 401 for an unknown key, 403 for a known one
-    /// without the scope.
+    /// without the scope. Returns the key as the actor to record.
     pub async fn authorize(
         &self,
         credentials: &Credentials,
         action: Action<'_>,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Actor, ApiError> {
         let principal = self.identify(credentials.key()).await?;
+        let actor = principal
+            .actor()
+            .ok_or_else(|| ApiError::unauthorized("an API key is required"))?;
         if !principal.may(action) {
-            tracing::info!(?action, "API key lacks the scope");
+            tracing::info!(
+                ?action,
+                actor.kind = actor.kind().as_str(),
+                actor.prefix = actor.prefix(),
+                "API key lacks the scope"
+            );
             return Err(ApiError::forbidden("the API key may not do this"));
         }
-        tracing::debug!(?action, "authorized");
-        Ok(principal)
+        tracing::debug!(
+            ?action,
+            actor.kind = actor.kind().as_str(),
+            actor.prefix = actor.prefix(),
+            "authorized"
+        );
+        Ok(actor)
     }
 
     /// What a reader may see: 401 for an unknown key.

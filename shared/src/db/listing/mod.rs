@@ -66,7 +66,8 @@ impl Hidden {
 
     /// The whole distribution is invisible: not even one repository of it may be read.
     pub fn hides(&self, distro: &str) -> bool {
-        self.restricted.iter().any(|d| d == distro) && !self.open_distros.iter().any(|d| d == distro)
+        self.restricted.iter().any(|d| d == distro)
+            && !self.open_distros.iter().any(|d| d == distro)
     }
 
     /// The repository is invisible.
