@@ -15,7 +15,7 @@ pub const MAX_PARSE_STARTS: i32 = 3;
 #[derive(Debug)]
 pub enum Start {
     /// Parse it: the upload is `processing`.
-    Parse(Upload),
+    Parse(Box<Upload>),
     /// The upload is already past parsing: this delivery has nothing to do.
     Finished,
     /// Parsing it started [`MAX_PARSE_STARTS`] times and never finished: the upload is now
@@ -42,5 +42,5 @@ pub async fn start(pool: &PgPool, id: Uuid) -> Result<Start, DbError> {
     }
     let upload = uploads::find(&mut *tx, id).await?;
     tx.commit().await?;
-    Ok(upload.map_or(Start::Finished, Start::Parse))
+    Ok(upload.map_or(Start::Finished, |u| Start::Parse(Box::new(u))))
 }
