@@ -13,9 +13,10 @@
 
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
+use rieter::actor::Actor;
 use rieter::db::keys as key_db;
 use rieter::db::listing::Hidden;
-use rieter::keys::{self, Scope};
+use rieter::keys::{self, Scope, Visibility};
 use rieter::settings::Secret;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -92,7 +93,12 @@ pub enum Principal {
     /// The configured admin key.
     Admin,
     /// A key from the database.
-    Key { id: Uuid, scopes: Vec<Scope> },
+    Key {
+        id: Uuid,
+        scopes: Vec<Scope>,
+        /// How uploads and removals by it are recorded.
+        actor: Actor,
+    },
 }
 
 impl Principal {
@@ -101,6 +107,24 @@ impl Principal {
             Self::Anonymous => false,
             Self::Admin => true,
             Self::Key { scopes, .. } => keys::permits(scopes, access),
+        }
+    }
+
+    /// Who to record as having done something; `None` for an anonymous caller.
+    pub fn actor(&self) -> Option<Actor> {
+        match self {
+            Self::Anonymous => None,
+            Self::Admin => Some(Actor::Config),
+            Self::Key { actor, .. } => Some(actor.clone()),
+        }
+    }
+
+    /// How much of the private distribution `distro` it may read.
+    pub fn visibility(&self, distro: &str) -> Visibility {
+        match self {
+            Self::Anonymous => Visibility::Nothing,
+            Self::Admin => Visibility::All,
+            Self::Key { scopes, .. } => keys::visibility(scopes, distro),
         }
     }
 }
@@ -141,9 +165,12 @@ impl Authenticator {
         let mut found = None;
         for candidate in candidates {
             if keys::digests_match(&presented, &candidate.secret_sha256) {
+                let actor = Actor::key(candidate.id, &candidate.name, &candidate.prefix)
+                    .map_err(|e| ApiError::internal("reading an API key", e))?;
                 found = Some(Principal::Key {
                     id: candidate.id,
                     scopes: candidate.scopes,
+                    actor,
                 });
             }
         }
@@ -151,19 +178,32 @@ impl Authenticator {
     }
 
     /// Checks that the key may do `action`: 401 for an unknown key, 403 for a known one
-    /// without the scope.
+    /// without the scope. Returns the key as the actor to record.
     pub async fn authorize(
         &self,
         credentials: &Credentials,
         action: Action<'_>,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Actor, ApiError> {
         let principal = self.identify(credentials.key()).await?;
+        let actor = principal
+            .actor()
+            .ok_or_else(|| ApiError::unauthorized("an API key is required"))?;
         if !principal.may(action) {
-            tracing::info!(?action, "API key lacks the scope");
+            tracing::info!(
+                ?action,
+                actor.kind = actor.kind().as_str(),
+                actor.prefix = actor.prefix(),
+                "API key lacks the scope"
+            );
             return Err(ApiError::forbidden("the API key may not do this"));
         }
-        tracing::debug!(?action, "authorized");
-        Ok(principal)
+        tracing::debug!(
+            ?action,
+            actor.kind = actor.kind().as_str(),
+            actor.prefix = actor.prefix(),
+            "authorized"
+        );
+        Ok(actor)
     }
 
     /// What a reader may see: 401 for an unknown key.
@@ -172,14 +212,20 @@ impl Authenticator {
             Some(key) => self.identify(key).await?,
             None => Principal::Anonymous,
         };
-        let hidden = self
-            .private_distros
-            .iter()
-            .filter(|d| !principal.may(Action::Read { distro: d }))
-            .cloned()
-            .collect();
+        let mut restricted = Vec::new();
+        let mut open = Vec::new();
+        for distro in &self.private_distros {
+            match principal.visibility(distro) {
+                Visibility::All => {}
+                Visibility::Repos(repos) => {
+                    restricted.push(distro.clone());
+                    open.extend(repos.iter().map(|r| (distro.clone(), r.to_string())));
+                }
+                Visibility::Nothing => restricted.push(distro.clone()),
+            }
+        }
         Ok(Reader {
-            hidden: Hidden(hidden),
+            hidden: Hidden::new(restricted, open),
             anonymous: principal == Principal::Anonymous,
         })
     }
@@ -193,17 +239,32 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// For a request whose path names `distro`: fine when the caller may see it. Otherwise a
-    /// caller without a key is asked for one (401 with `WWW-Authenticate`: pacman and curl
-    /// send the credentials of a `https://_:KEY@host/` URL only after that challenge), and a
-    /// key without access gets `not_found`, the answer for a name that does not exist. Both
-    /// answers are the same whether or not the named thing exists.
+    /// For a request whose path names `distro`: fine when the caller may see at least part of
+    /// it. Otherwise a caller without a key is asked for one (401 with `WWW-Authenticate`:
+    /// pacman and curl send the credentials of a `https://_:KEY@host/` URL only after that
+    /// challenge), and a key without access gets `not_found`, the answer for a name that does
+    /// not exist. Both answers are the same whether or not the named thing exists.
     pub fn check_named(
         &self,
         distro: &str,
         not_found: impl FnOnce() -> ApiError,
     ) -> Result<(), ApiError> {
-        match (self.hidden.hides(distro), self.anonymous) {
+        self.check(self.hidden.hides(distro), not_found)
+    }
+
+    /// As [`Self::check_named`], for a path naming a repository: a key that may read only some
+    /// repositories of a private distribution gets `not_found` for the others.
+    pub fn check_repo(
+        &self,
+        distro: &str,
+        repo: &str,
+        not_found: impl FnOnce() -> ApiError,
+    ) -> Result<(), ApiError> {
+        self.check(self.hidden.hides_repo(distro, repo), not_found)
+    }
+
+    fn check(&self, hidden: bool, not_found: impl FnOnce() -> ApiError) -> Result<(), ApiError> {
+        match (hidden, self.anonymous) {
             (false, _) => Ok(()),
             (true, true) => Err(ApiError::key_required()),
             (true, false) => Err(not_found()),

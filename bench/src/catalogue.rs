@@ -60,6 +60,7 @@ impl Catalogue {
             md5: md5.clone(),
             allow_downgrade: false,
             overwrite: false,
+            uploaded_by: rieter::actor::Actor::Config,
         };
         ingest::accept(&self.pool, &upload).await?;
         uploads::start_processing(&self.pool, id).await?;

@@ -86,7 +86,8 @@ async fn admins_manage_keys_and_secrets_are_shown_once() {
         json!([{"permission": "admin", "distro": "k"}]),
         json!([{"permission": "publish"}]),
         json!([{"permission": "remove", "repo": "main"}]),
-        json!([{"permission": "read", "distro": "k"}]),
+        json!([{"permission": "write", "distro": "k"}]),
+        json!([{"permission": "read"}]),
         json!([{"permission": "publish", "distro": "../etc"}]),
     ] {
         let resp = rieter

@@ -27,6 +27,8 @@ pub enum Permission {
     Publish,
     /// Removing packages, architectures, repositories (and, scoped to a distribution, it).
     Remove,
+    /// Reading (downloading from, listing) a private distribution or one of its repositories.
+    Read,
 }
 
 impl Permission {
@@ -35,6 +37,7 @@ impl Permission {
             Self::Admin => "admin",
             Self::Publish => "publish",
             Self::Remove => "remove",
+            Self::Read => "read",
         }
     }
 
@@ -43,12 +46,13 @@ impl Permission {
             "admin" => Some(Self::Admin),
             "publish" => Some(Self::Publish),
             "remove" => Some(Self::Remove),
+            "read" => Some(Self::Read),
             _ => None,
         }
     }
 }
 
-/// Where a publish or remove scope applies.
+/// Where a publish, remove or read scope applies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Every repository of a distribution (and, for removal, the distribution itself).
@@ -78,11 +82,13 @@ pub enum Scope {
     Admin,
     Publish(Target),
     Remove(Target),
+    /// Only reading: never implies publishing or removing.
+    Read(Target),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("unknown permission `{0}`; use `admin`, `publish` or `remove`")]
+    #[error("unknown permission `{0}`; use `admin`, `publish`, `remove` or `read`")]
     UnknownPermission(String),
     #[error("an `admin` scope applies everywhere; give it no distribution or repository")]
     AdminWithTarget,
@@ -115,6 +121,7 @@ impl Scope {
             (p, None) => Err(ScopeError::MissingDistro(p.as_str())),
             (Permission::Publish, Some(t)) => Ok(Self::Publish(t)),
             (Permission::Remove, Some(t)) => Ok(Self::Remove(t)),
+            (Permission::Read, Some(t)) => Ok(Self::Read(t)),
         }
     }
 
@@ -123,13 +130,14 @@ impl Scope {
             Self::Admin => Permission::Admin,
             Self::Publish(_) => Permission::Publish,
             Self::Remove(_) => Permission::Remove,
+            Self::Read(_) => Permission::Read,
         }
     }
 
     pub fn target(&self) -> Option<&Target> {
         match self {
             Self::Admin => None,
-            Self::Publish(t) | Self::Remove(t) => Some(t),
+            Self::Publish(t) | Self::Remove(t) | Self::Read(t) => Some(t),
         }
     }
 }
@@ -147,8 +155,11 @@ pub enum Access<'a> {
         distro: &'a DistroName,
         repo: Option<&'a RepoName>,
     },
-    /// Read a private distribution.
-    Read { distro: &'a str },
+    /// Read a private distribution: one repository of it, or (without a repository) all of it.
+    Read {
+        distro: &'a str,
+        repo: Option<&'a str>,
+    },
     /// Create, list or delete keys.
     ManageKeys,
 }
@@ -156,9 +167,10 @@ pub enum Access<'a> {
 /// Whether a key with `scopes` may do `access`.
 ///
 /// A distribution scope covers all its repositories; a repository scope covers only that
-/// repository, so it can never remove the whole distribution. Any scope naming a distribution
-/// lets the key read it (a key that may publish to a private repository may see what it
-/// published); only `admin` may manage keys.
+/// repository, so it can never remove the whole distribution. A publish or remove scope lets
+/// the key read all of its distribution (a key that may publish to a private repository may see
+/// what it published); a read scope lets it read its target and nothing else, and allows
+/// nothing but reading. Only `admin` may manage keys.
 pub fn permits(scopes: &[Scope], access: Access<'_>) -> bool {
     scopes.iter().any(|scope| scope_permits(scope, access))
 }
@@ -172,10 +184,46 @@ fn scope_permits(scope: &Scope, access: Access<'_>) -> bool {
         (Scope::Admin, _) => true,
         (Scope::Publish(t), Access::Publish { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Remove(t), Access::Remove { distro, repo }) => covers(t, distro, repo),
-        (Scope::Publish(t) | Scope::Remove(t), Access::Read { distro }) => {
+        (Scope::Publish(t) | Scope::Remove(t), Access::Read { distro, .. }) => {
             t.distro().as_str() == distro
         }
+        (Scope::Read(t), Access::Read { distro, repo }) => match t {
+            Target::Distro(d) => d.as_str() == distro,
+            Target::Repo(d, r) => d.as_str() == distro && repo == Some(r.as_str()),
+        },
         _ => false,
+    }
+}
+
+/// How much of a private distribution a key may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// All of it.
+    All,
+    /// Only these repositories (never empty).
+    Repos(Vec<RepoName>),
+    /// Nothing: it does not exist for this key.
+    Nothing,
+}
+
+/// What of the private distribution `distro` a key with `scopes` may read.
+pub fn visibility(scopes: &[Scope], distro: &str) -> Visibility {
+    if permits(scopes, Access::Read { distro, repo: None }) {
+        return Visibility::All;
+    }
+    let mut repos: Vec<RepoName> = scopes
+        .iter()
+        .filter_map(|scope| match scope {
+            Scope::Read(Target::Repo(d, r)) if d.as_str() == distro => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    repos.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    repos.dedup();
+    if repos.is_empty() {
+        Visibility::Nothing
+    } else {
+        Visibility::Repos(repos)
     }
 }
 
@@ -247,13 +295,17 @@ mod tests {
         Access::Remove { distro, repo }
     }
 
+    fn read<'a>(distro: &'a str, repo: Option<&'a str>) -> Access<'a> {
+        Access::Read { distro, repo }
+    }
+
     #[test]
     fn admin_may_do_everything() {
         let (arch, extra) = (d("arch"), r("extra"));
         let scopes = [Scope::Admin];
         assert!(permits(&scopes, publish(&arch, &extra)));
         assert!(permits(&scopes, remove(&arch, None)));
-        assert!(permits(&scopes, Access::Read { distro: "arch" }));
+        assert!(permits(&scopes, read("arch", None)));
         assert!(permits(&scopes, Access::ManageKeys));
     }
 
@@ -306,9 +358,73 @@ mod tests {
 
     #[test]
     fn any_scope_on_a_distribution_may_read_it() {
+        // Today's behaviour for publish and remove keys: the whole distribution, whatever
+        // repository they are scoped to.
         let scopes = [scope("publish", Some("secret"), Some("main"))];
-        assert!(permits(&scopes, Access::Read { distro: "secret" }));
-        assert!(!permits(&scopes, Access::Read { distro: "other" }));
+        assert!(permits(&scopes, read("secret", None)));
+        assert!(permits(&scopes, read("secret", Some("other"))));
+        assert!(!permits(&scopes, read("other", None)));
+        let scopes = [scope("remove", Some("secret"), None)];
+        assert!(permits(&scopes, read("secret", Some("main"))));
+        assert_eq!(visibility(&scopes, "secret"), Visibility::All);
+    }
+
+    #[test]
+    fn a_distribution_read_scope_reads_all_of_it_and_nothing_else() {
+        let scopes = [scope("read", Some("secret"), None)];
+        assert!(permits(&scopes, read("secret", None)));
+        assert!(permits(&scopes, read("secret", Some("main"))));
+        assert!(!permits(&scopes, read("other", None)));
+        assert!(!permits(&scopes, read("other", Some("main"))));
+        assert_eq!(visibility(&scopes, "secret"), Visibility::All);
+        assert_eq!(visibility(&scopes, "other"), Visibility::Nothing);
+    }
+
+    #[test]
+    fn a_read_scope_never_publishes_removes_or_manages_keys() {
+        let (secret, main) = (d("secret"), r("main"));
+        for scopes in [
+            [scope("read", Some("secret"), None)],
+            [scope("read", Some("secret"), Some("main"))],
+        ] {
+            assert!(!permits(&scopes, publish(&secret, &main)));
+            assert!(!permits(&scopes, remove(&secret, Some(&main))));
+            assert!(!permits(&scopes, remove(&secret, None)));
+            assert!(!permits(&scopes, Access::ManageKeys));
+        }
+    }
+
+    #[test]
+    fn a_repository_read_scope_reads_that_repository_only() {
+        let scopes = [scope("read", Some("secret"), Some("main"))];
+        assert!(permits(&scopes, read("secret", Some("main"))));
+        assert!(!permits(&scopes, read("secret", Some("testing"))));
+        // Not the distribution as a whole: its other repositories stay hidden.
+        assert!(!permits(&scopes, read("secret", None)));
+        assert!(!permits(&scopes, read("other", Some("main"))));
+        assert_eq!(
+            visibility(&scopes, "secret"),
+            Visibility::Repos(vec![r("main")])
+        );
+        assert_eq!(visibility(&scopes, "other"), Visibility::Nothing);
+    }
+
+    #[test]
+    fn read_scopes_add_up() {
+        let scopes = [
+            scope("read", Some("secret"), Some("testing")),
+            scope("read", Some("secret"), Some("main")),
+            scope("read", Some("secret"), Some("main")),
+        ];
+        assert_eq!(
+            visibility(&scopes, "secret"),
+            Visibility::Repos(vec![r("main"), r("testing")])
+        );
+        let scopes = [
+            scope("read", Some("secret"), Some("main")),
+            scope("read", Some("secret"), None),
+        ];
+        assert_eq!(visibility(&scopes, "secret"), Visibility::All);
     }
 
     #[test]
@@ -325,8 +441,12 @@ mod tests {
             Scope::from_parts("remove", None, Some("extra")),
             Err(ScopeError::RepoWithoutDistro)
         );
-        assert!(matches!(
+        assert_eq!(
             Scope::from_parts("read", None, None),
+            Err(ScopeError::MissingDistro("read"))
+        );
+        assert!(matches!(
+            Scope::from_parts("write", Some("arch"), None),
             Err(ScopeError::UnknownPermission(_))
         ));
         assert!(matches!(

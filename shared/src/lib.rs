@@ -4,6 +4,7 @@
 //! ordering, package parsing, repository database rendering, blob storage, database access and
 //! the job payloads both binaries agree on.
 
+pub mod actor;
 pub mod db;
 pub mod ingest;
 pub mod jobs;

@@ -9,6 +9,7 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::actor::Actor;
 use crate::db::{DbError, catalogue, events, packages, regen, uploads};
 use crate::names::{ArchName, DistroName, RepoName};
 
@@ -17,20 +18,22 @@ const REMOVED: &str = "removed from the repository before a database listed it";
 /// Why packages leave the catalogue.
 #[derive(Clone, Copy)]
 enum Why<'a> {
-    /// A user removed them: uploads a database already listed stay `published`.
-    Removed,
+    /// This key removed them: uploads a database already listed stay `published`.
+    Removed(&'a Actor),
     /// They cannot be published ([`reject_packages`]): their uploads end `failed` with this
     /// reason, listed before or not, since the package is gone from the databases either way.
     Rejected(&'a str),
 }
 
 /// Removes the package `name` of architecture `arch` (`any` for architecture-independent ones).
+/// Every removal records `actor` in the package history.
 pub async fn remove_package(
     pool: &PgPool,
     distro: &DistroName,
     repo: &RepoName,
     arch: &ArchName,
     name: &str,
+    actor: &Actor,
 ) -> Result<Option<Vec<Uuid>>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
@@ -48,7 +51,7 @@ pub async fn remove_package(
     if ids.is_empty() {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     let arch_ids = listing_arches(&mut tx, repo_id, arch).await?;
     regen::mark_dirty(&mut tx, &arch_ids).await?;
     tx.commit().await?;
@@ -109,6 +112,7 @@ pub async fn remove_arch(
     distro: &DistroName,
     repo: &RepoName,
     arch: &ArchName,
+    actor: &Actor,
 ) -> Result<Option<Vec<Uuid>>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
@@ -125,7 +129,7 @@ pub async fn remove_arch(
         if ids.is_empty() {
             return Ok(None);
         }
-        let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+        let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
         let arch_ids = catalogue::repo_arch_ids(&mut *tx, repo_id).await?;
         regen::mark_dirty(&mut tx, &arch_ids).await?;
         tx.commit().await?;
@@ -141,7 +145,7 @@ pub async fn remove_arch(
     if deleted.rows_affected() == 0 {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -151,6 +155,7 @@ pub async fn remove_repo(
     pool: &PgPool,
     distro: &DistroName,
     repo: &RepoName,
+    actor: &Actor,
 ) -> Result<Option<Vec<Uuid>>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
@@ -159,7 +164,7 @@ pub async fn remove_repo(
     let ids: Vec<i64> = sqlx::query_scalar!("select id from packages where repo_id = $1", repo_id)
         .fetch_all(&mut *tx)
         .await?;
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     sqlx::query!("delete from repos where id = $1", repo_id)
         .execute(&mut *tx)
         .await?;
@@ -171,6 +176,7 @@ pub async fn remove_repo(
 pub async fn remove_distro(
     pool: &PgPool,
     distro: &DistroName,
+    actor: &Actor,
 ) -> Result<Option<Vec<Uuid>>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(distro_id) =
@@ -186,7 +192,7 @@ pub async fn remove_distro(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed).await?;
+    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     sqlx::query!("delete from distros where id = $1", distro_id)
         .execute(&mut *tx)
         .await?;
@@ -200,14 +206,14 @@ async fn delete_packages(
     ids: &[i64],
     why: Why<'_>,
 ) -> Result<Vec<Uuid>, DbError> {
-    let detail = match why {
-        Why::Removed => {
+    let (detail, actor) = match why {
+        Why::Removed(actor) => {
             uploads::fail_for_removed_packages(&mut *conn, ids, REMOVED, false).await?;
-            None
+            (None, Some(actor))
         }
         Why::Rejected(reason) => {
             uploads::fail_for_removed_packages(&mut *conn, ids, reason, true).await?;
-            Some(reason)
+            (Some(reason), None)
         }
     };
     let deleted = packages::delete(&mut *conn, ids).await?;
@@ -222,6 +228,7 @@ async fn delete_packages(
                 action: events::Action::Removed,
                 upload_id: Some(package.upload_id),
                 detail,
+                actor,
             },
         )
         .await?;

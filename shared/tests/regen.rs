@@ -149,6 +149,7 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
         md5: String::new(),
         allow_downgrade: false,
         overwrite: false,
+        uploaded_by: rieter::actor::Actor::Config,
     };
     uploads::insert(&f.pool, &upload, "job").await.unwrap();
     assert!(matches!(

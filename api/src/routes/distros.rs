@@ -172,7 +172,7 @@ impl DistrosApi {
         // Names that could not exist are simply not found.
         DistroName::parse(&distro).map_err(|_| missing())?;
         RepoName::parse(&repo).map_err(|_| missing())?;
-        reader.check_named(&distro, missing)?;
+        reader.check_repo(&distro, &repo, missing)?;
         let (found, arches) = distros::repo(&state.reads, &reader.hidden, &distro, &repo)
             .await
             .map_err(|e| ApiError::database("loading a repository", e))?

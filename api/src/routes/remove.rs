@@ -47,7 +47,7 @@ impl RemoveApi {
     ) -> Result<PackageRemoved, ApiError> {
         let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
         let package = PackageName::parse(&name).map_err(not_found)?;
-        state
+        let actor = state
             .auth
             .authorize(
                 &credentials,
@@ -57,14 +57,18 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_package(&state.pool, &distro, &repo, &arch, package.as_str())
-            .await
-            .map_err(|e| ApiError::database("removing a package", e))?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no package {} ({arch}) in {distro}/{repo}", name.0))
-            })?;
+        let blobs =
+            removal::remove_package(&state.pool, &distro, &repo, &arch, package.as_str(), &actor)
+                .await
+                .map_err(|e| ApiError::database("removing a package", e))?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "no package {} ({arch}) in {distro}/{repo}",
+                        name.0
+                    ))
+                })?;
         remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, %arch, package = %name.0, "package removed");
+        tracing::info!(%distro, %repo, %arch, package = %name.0, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "package removed");
         Ok(PackageRemoved::Accepted)
     }
 
@@ -84,7 +88,7 @@ impl RemoveApi {
         arch: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let (distro, repo, arch) = (distro_name(&distro)?, repo_name(&repo)?, arch_name(&arch)?);
-        state
+        let actor = state
             .auth
             .authorize(
                 &credentials,
@@ -94,7 +98,7 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_arch(&state.pool, &distro, &repo, &arch)
+        let blobs = removal::remove_arch(&state.pool, &distro, &repo, &arch, &actor)
             .await
             .map_err(|e| ApiError::database("removing an architecture", e))?
             .ok_or_else(|| {
@@ -104,7 +108,7 @@ impl RemoveApi {
             discard(&state, state.storage.arch_dir(&distro, &repo, &arch)).await;
         }
         remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, %arch, "architecture removed");
+        tracing::info!(%distro, %repo, %arch, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "architecture removed");
         Ok(TreeRemoved::Removed)
     }
 
@@ -122,7 +126,7 @@ impl RemoveApi {
         repo: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let (distro, repo) = (distro_name(&distro)?, repo_name(&repo)?);
-        state
+        let actor = state
             .auth
             .authorize(
                 &credentials,
@@ -132,13 +136,13 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_repo(&state.pool, &distro, &repo)
+        let blobs = removal::remove_repo(&state.pool, &distro, &repo, &actor)
             .await
             .map_err(|e| ApiError::database("removing a repository", e))?
             .ok_or_else(|| ApiError::not_found(format!("no repository {distro}/{repo}")))?;
         discard(&state, state.storage.repo_dir(&distro, &repo)).await;
         remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, "repository removed");
+        tracing::info!(%distro, %repo, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "repository removed");
         Ok(TreeRemoved::Removed)
     }
 
@@ -151,7 +155,7 @@ impl RemoveApi {
         distro: Path<String>,
     ) -> Result<TreeRemoved, ApiError> {
         let distro = distro_name(&distro)?;
-        state
+        let actor = state
             .auth
             .authorize(
                 &credentials,
@@ -161,13 +165,13 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_distro(&state.pool, &distro)
+        let blobs = removal::remove_distro(&state.pool, &distro, &actor)
             .await
             .map_err(|e| ApiError::database("removing a distribution", e))?
             .ok_or_else(|| ApiError::not_found(format!("no distribution {distro}")))?;
         discard(&state, state.storage.distro_dir(&distro)).await;
         remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, "distribution removed");
+        tracing::info!(%distro, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "distribution removed");
         Ok(TreeRemoved::Removed)
     }
 }

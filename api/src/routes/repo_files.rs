@@ -93,7 +93,7 @@ impl RepoFilesApi {
             head: false,
         };
         let reader = state.auth.reader(&credentials).await?;
-        reader.check_named(&distro, || not_found(&distro, &repo, &arch, &file))?;
+        reader.check_repo(&distro, &repo, || not_found(&distro, &repo, &arch, &file))?;
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 
@@ -127,7 +127,7 @@ impl RepoFilesApi {
             head: true,
         };
         let reader = state.auth.reader(&credentials).await?;
-        reader.check_named(&distro, || not_found(&distro, &repo, &arch, &file))?;
+        reader.check_repo(&distro, &repo, || not_found(&distro, &repo, &arch, &file))?;
         serve(&state, &distro, &repo, &arch, &file, request).await
     }
 }

@@ -119,7 +119,7 @@ async fn receive(
     let distro =
         DistroName::parse(&request.distro).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let repo = RepoName::parse(&request.repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state
+    let actor = state
         .auth
         .authorize(
             credentials,
@@ -167,6 +167,7 @@ async fn receive(
         md5: blob.md5.clone(),
         allow_downgrade: request.allow_downgrade,
         overwrite: request.overwrite,
+        uploaded_by: actor,
     };
     record(state, &blob, &upload).await?;
     tracing::info!(
@@ -174,6 +175,8 @@ async fn receive(
         distro = %upload.distro,
         repo = %upload.repo,
         size_bytes = blob.size,
+        actor.kind = upload.uploaded_by.kind().as_str(),
+        actor.prefix = upload.uploaded_by.prefix(),
         "upload accepted"
     );
 

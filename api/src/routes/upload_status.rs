@@ -39,7 +39,7 @@ impl UploadStatusApi {
         let upload = uploads::find(&state.reads, id.0)
             .await
             .map_err(|e| ApiError::database("loading an upload", e))?
-            .filter(|u| !reader.hidden.hides(&u.distro))
+            .filter(|u| !reader.hidden.hides_repo(&u.distro, &u.repo))
             .ok_or_else(|| ApiError::not_found(format!("no upload with id {}", id.0)))?;
         Ok(UploadStatusResponse::Ok(Json(upload.into())))
     }

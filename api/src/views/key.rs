@@ -17,6 +17,9 @@ pub enum PermissionView {
     /// Remove from the distribution (or only the repository) named; a distribution scope may
     /// also remove the distribution itself.
     Remove,
+    /// Read (download from, list) the private distribution (or only the repository) named,
+    /// and nothing else: pacman's key.
+    Read,
 }
 
 impl From<Permission> for PermissionView {
@@ -25,6 +28,7 @@ impl From<Permission> for PermissionView {
             Permission::Admin => Self::Admin,
             Permission::Publish => Self::Publish,
             Permission::Remove => Self::Remove,
+            Permission::Read => Self::Read,
         }
     }
 }
@@ -35,17 +39,18 @@ impl PermissionView {
             Self::Admin => "admin",
             Self::Publish => "publish",
             Self::Remove => "remove",
+            Self::Read => "read",
         }
     }
 }
 
-/// One thing a key may do. Any scope naming a distribution also lets the key read it when it
-/// is private.
+/// One thing a key may do. A `publish` or `remove` scope also lets the key read its whole
+/// distribution when it is private; a `read` scope allows reading its target only.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(rename = "KeyScope")]
 pub struct ScopeView {
     pub permission: PermissionView,
-    /// Required for `publish` and `remove`; absent for `admin`.
+    /// Required for `publish`, `remove` and `read`; absent for `admin`.
     #[oai(nullable)]
     pub distro: Option<String>,
     /// Limits the scope to one repository of `distro`.

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
+use rieter::actor::{Actor, ActorKind};
 use rieter::db::uploads::{Upload, UploadStatus};
 use uuid::Uuid;
 
@@ -45,6 +46,46 @@ pub struct UploadedPackage {
     pub repo: String,
 }
 
+/// Which kind of key acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ActorKind", rename_all = "lowercase")]
+pub enum ActorKindView {
+    /// A key made with `POST /api/v1/keys`.
+    Key,
+    /// The configured admin key (`api_key` / `RIETER_API_KEY`).
+    Config,
+}
+
+/// The key that did something, as recorded at the time: its name and prefix stay after the key
+/// is deleted (its `id` then becomes null).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Actor")]
+pub struct ActorView {
+    pub kind: ActorKindView,
+    /// The key's id; null for the configured admin key and once the key is deleted.
+    #[oai(nullable)]
+    pub id: Option<Uuid>,
+    /// The key's name (`configured admin key` for the configured one).
+    pub name: String,
+    /// The first characters of the key's secret; null for the configured admin key.
+    #[oai(nullable)]
+    pub prefix: Option<String>,
+}
+
+impl From<Actor> for ActorView {
+    fn from(actor: Actor) -> Self {
+        Self {
+            kind: match actor.kind() {
+                ActorKind::Key => ActorKindView::Key,
+                ActorKind::Config => ActorKindView::Config,
+            },
+            id: actor.key_id(),
+            name: actor.name().to_owned(),
+            prefix: actor.prefix().map(str::to_owned),
+        }
+    }
+}
+
 /// An upload and its progress.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "Upload")]
@@ -62,6 +103,9 @@ pub struct UploadView {
     /// The parsed package; null until parsing succeeded.
     #[oai(nullable)]
     pub package: Option<UploadedPackage>,
+    /// The key that uploaded it; null for uploads recorded before uploaders were.
+    #[oai(nullable)]
+    pub uploaded_by: Option<ActorView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -90,6 +134,7 @@ impl From<Upload> for UploadView {
             size: u.size,
             sha256: u.sha256,
             package,
+            uploaded_by: u.uploaded_by.map(Into::into),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

@@ -4,6 +4,8 @@
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::actor::Actor;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Became the current version (possibly replacing another).
@@ -36,19 +38,27 @@ pub struct Event<'a> {
     pub action: Action,
     pub upload_id: Option<Uuid>,
     pub detail: Option<&'a str>,
+    /// The key behind it: the uploader's for uploads, the remover's for removals; `None` when
+    /// the server itself acted (a package taken out because it cannot be published).
+    pub actor: Option<&'a Actor>,
 }
 
 pub async fn record(executor: impl PgExecutor<'_>, event: &Event<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into package_events (repo_id, name, arch, version, action, upload_id, detail)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into package_events (repo_id, name, arch, version, action, upload_id, detail,
+                                     actor_kind, actor_key_id, actor_name, actor_prefix)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         event.repo_id,
         event.name,
         event.arch,
         event.version,
         event.action.as_str(),
         event.upload_id,
-        event.detail
+        event.detail,
+        event.actor.map(|a| a.kind().as_str()),
+        event.actor.and_then(Actor::key_id),
+        event.actor.map(Actor::name),
+        event.actor.and_then(Actor::prefix),
     )
     .execute(executor)
     .await?;

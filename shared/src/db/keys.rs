@@ -20,6 +20,8 @@ pub struct ApiKey {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
     pub secret_sha256: Vec<u8>,
     pub scopes: Vec<Scope>,
 }
@@ -97,7 +99,7 @@ pub async fn candidates(
     prefix: &str,
 ) -> Result<Vec<Candidate>, KeyDbError> {
     let rows = sqlx::query!(
-        r#"select k.id, k.secret_sha256,
+        r#"select k.id, k.name, k.prefix, k.secret_sha256,
                   array_agg(s.permission order by s.permission, s.distro, s.repo) as "permissions!",
                   array_agg(s.distro order by s.permission, s.distro, s.repo) as "distros!: Vec<Option<String>>",
                   array_agg(s.repo order by s.permission, s.distro, s.repo) as "repos!: Vec<Option<String>>"
@@ -118,6 +120,8 @@ pub async fn candidates(
             .parse(row.id)?;
             Ok(Candidate {
                 id: row.id,
+                name: row.name,
+                prefix: row.prefix,
                 secret_sha256: row.secret_sha256,
                 scopes,
             })

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::actor::{Actor, ActorError};
 use crate::names::{DistroName, RepoName};
 
 /// Where an upload stands. `published` and `failed` are final.
@@ -56,8 +57,65 @@ pub struct Upload {
     pub package_name: Option<String>,
     pub package_version: Option<String>,
     pub package_arch: Option<String>,
+    /// The key that uploaded it; `None` for uploads from before this was recorded.
+    pub uploaded_by: Option<Actor>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An `uploads` row as selected, before its actor columns become an [`Actor`].
+pub(crate) struct UploadRow {
+    pub id: Uuid,
+    pub distro: String,
+    pub repo: String,
+    pub status: UploadStatus,
+    pub error: Option<String>,
+    pub size: i64,
+    pub sha256: String,
+    pub md5: String,
+    pub allow_downgrade: bool,
+    pub overwrite: bool,
+    pub package_id: Option<i64>,
+    pub package_name: Option<String>,
+    pub package_version: Option<String>,
+    pub package_arch: Option<String>,
+    pub uploaded_by_kind: Option<String>,
+    pub uploaded_by_key_id: Option<Uuid>,
+    pub uploaded_by_name: Option<String>,
+    pub uploaded_by_prefix: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UploadRow {
+    pub(crate) fn into_upload(self) -> Result<Upload, sqlx::Error> {
+        let uploaded_by = Actor::from_columns(
+            self.uploaded_by_kind.as_deref(),
+            self.uploaded_by_key_id,
+            self.uploaded_by_name.as_deref(),
+            self.uploaded_by_prefix.as_deref(),
+        )
+        .map_err(|e: ActorError| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(Upload {
+            id: self.id,
+            distro: self.distro,
+            repo: self.repo,
+            status: self.status,
+            error: self.error,
+            size: self.size,
+            sha256: self.sha256,
+            md5: self.md5,
+            allow_downgrade: self.allow_downgrade,
+            overwrite: self.overwrite,
+            package_id: self.package_id,
+            package_name: self.package_name,
+            package_version: self.package_version,
+            package_arch: self.package_arch,
+            uploaded_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 /// An upload about to be recorded.
@@ -71,6 +129,8 @@ pub struct NewUpload {
     pub md5: String,
     pub allow_downgrade: bool,
     pub overwrite: bool,
+    /// The key uploading it.
+    pub uploaded_by: Actor,
 }
 
 pub async fn insert(
@@ -79,8 +139,10 @@ pub async fn insert(
     job_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into uploads (id, distro, repo, size, sha256, md5, allow_downgrade, overwrite, job_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into uploads (id, distro, repo, size, sha256, md5, allow_downgrade, overwrite, job_id,
+                              uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
+                              uploaded_by_prefix)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         upload.id,
         upload.distro.as_str(),
         upload.repo.as_str(),
@@ -90,6 +152,10 @@ pub async fn insert(
         upload.allow_downgrade,
         upload.overwrite,
         job_id,
+        upload.uploaded_by.kind().as_str(),
+        upload.uploaded_by.key_id(),
+        upload.uploaded_by.name(),
+        upload.uploaded_by.prefix(),
     )
     .execute(executor)
     .await?;
@@ -98,29 +164,35 @@ pub async fn insert(
 
 pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
-        Upload,
+        UploadRow,
         r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
-                  package_arch, created_at, updated_at
+                  package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
+                  uploaded_by_prefix, created_at, updated_at
            from uploads where id = $1"#,
         id
     )
     .fetch_optional(executor)
-    .await
+    .await?
+    .map(UploadRow::into_upload)
+    .transpose()
 }
 
 /// Locks an upload row for the rest of the transaction.
 pub async fn lock(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
-        Upload,
+        UploadRow,
         r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
-                  package_arch, created_at, updated_at
+                  package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
+                  uploaded_by_prefix, created_at, updated_at
            from uploads where id = $1 for update"#,
         id
     )
     .fetch_optional(executor)
-    .await
+    .await?
+    .map(UploadRow::into_upload)
+    .transpose()
 }
 
 /// Moves a queued (or re-delivered) upload to `processing` and counts the start. Returns how

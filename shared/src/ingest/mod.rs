@@ -14,6 +14,7 @@ pub use accept::accept;
 pub use decide::{Decision, Permissions, decide};
 pub use start::{MAX_PARSE_STARTS, Start, start};
 
+use crate::actor::Actor;
 use crate::db::uploads::{self, UploadStatus};
 use crate::db::{DbError, catalogue, events, packages, regen};
 use crate::names::{ArchName, DistroName, RepoName};
@@ -66,10 +67,12 @@ pub async fn record(
 ) -> Result<Outcome, DbError> {
     let info = &pkg.parsed.info;
     let mut tx = pool.begin().await?;
-    match uploads::lock(&mut *tx, pkg.upload_id).await? {
-        Some(upload) if upload.status == UploadStatus::Processing => {}
+    // The history names the key that uploaded it, as the api recorded it on the upload.
+    let actor = match uploads::lock(&mut *tx, pkg.upload_id).await? {
+        Some(upload) if upload.status == UploadStatus::Processing => upload.uploaded_by,
         _ => return Ok(Outcome::AlreadyDone),
-    }
+    };
+    let actor = actor.as_ref();
     let repo_id = catalogue::ensure_repo(&mut tx, pkg.distro, pkg.repo).await?;
     lock_package_name(&mut tx, repo_id, info.name.as_str()).await?;
     let current =
@@ -91,6 +94,7 @@ pub async fn record(
                 pkg,
                 events::Action::Refused,
                 Some(&reason),
+                actor,
             )
             .await?;
             tx.commit().await?;
@@ -115,7 +119,7 @@ pub async fn record(
                 status,
             )
             .await?;
-            history(&mut tx, repo_id, pkg, events::Action::Kept, None).await?;
+            history(&mut tx, repo_id, pkg, events::Action::Kept, None, actor).await?;
             tx.commit().await?;
             Ok(Outcome::Unchanged { package_id })
         }
@@ -157,7 +161,7 @@ pub async fn record(
                 UploadStatus::Parsed,
             )
             .await?;
-            history(&mut tx, repo_id, pkg, events::Action::Added, None).await?;
+            history(&mut tx, repo_id, pkg, events::Action::Added, None, actor).await?;
             let touched: BTreeSet<&str> = std::iter::once(arch)
                 .chain(current.iter().map(|c| c.arch.as_str()))
                 .collect();
@@ -180,6 +184,7 @@ async fn history(
     pkg: &IngestPackage<'_>,
     action: events::Action,
     detail: Option<&str>,
+    actor: Option<&Actor>,
 ) -> Result<(), sqlx::Error> {
     let info = &pkg.parsed.info;
     events::record(
@@ -192,6 +197,7 @@ async fn history(
             action,
             upload_id: Some(pkg.upload_id),
             detail,
+            actor,
         },
     )
     .await

@@ -41,22 +41,29 @@ pub async fn list(
     window: Window,
 ) -> Result<Page<Distro>, sqlx::Error> {
     let total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from distros where name <> all($1)"#,
-        hidden.names()
+        r#"select count(*) as "n!" from distros where name <> all($1) or name = any($2)"#,
+        hidden.restricted(),
+        hidden.open_distros()
     )
     .fetch_one(executor)
     .await?;
     let items = sqlx::query_as!(
         Distro,
         r#"select d.name, d.created_at,
-                  (select count(*) from repos r where r.distro_id = d.id) as "repo_count!",
+                  (select count(*) from repos r where r.distro_id = d.id
+                     and (d.name <> all($1)
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "repo_count!",
                   (select count(*) from packages p join repos r on r.id = p.repo_id
-                   where r.distro_id = d.id) as "package_count!"
+                   where r.distro_id = d.id
+                     and (d.name <> all($1)
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "package_count!"
            from distros d
-           where d.name <> all($1)
+           where d.name <> all($1) or d.name = any($2)
            order by d.name collate "C"
-           limit $2 offset $3"#,
-        hidden.names(),
+           limit $4 offset $5"#,
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos(),
         window.limit,
         window.offset
     )
@@ -76,11 +83,18 @@ pub async fn find(
     sqlx::query_as!(
         Distro,
         r#"select d.name, d.created_at,
-                  (select count(*) from repos r where r.distro_id = d.id) as "repo_count!",
+                  (select count(*) from repos r where r.distro_id = d.id
+                     and (d.name <> all($1)
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "repo_count!",
                   (select count(*) from packages p join repos r on r.id = p.repo_id
-                   where r.distro_id = d.id) as "package_count!"
+                   where r.distro_id = d.id
+                     and (d.name <> all($1)
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "package_count!"
            from distros d
-           where d.name = $1"#,
+           where d.name = $4"#,
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos(),
         name
     )
     .fetch_optional(executor)
@@ -98,9 +112,14 @@ pub async fn repos(
         return Ok(None);
     }
     let total = sqlx::query_scalar!(
-        r#"select count(r.id) as "n!" from distros d left join repos r on r.distro_id = d.id
+        r#"select count(r.id) filter (where d.name <> all($2)
+                  or (d.name, r.name) in (select * from unnest($3::text[], $4::text[]))) as "n!"
+           from distros d left join repos r on r.distro_id = d.id
            where d.name = $1 group by d.id"#,
-        distro
+        distro,
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos()
     )
     .fetch_optional(executor)
     .await?;
@@ -115,9 +134,14 @@ pub async fn repos(
                         order by ra.arch collate "C") as "arches!"
            from repos r join distros d on d.id = r.distro_id
            where d.name = $1
+             and (d.name <> all($2)
+                  or (d.name, r.name) in (select * from unnest($3::text[], $4::text[])))
            order by r.name collate "C"
-           limit $2 offset $3"#,
+           limit $5 offset $6"#,
         distro,
+        hidden.restricted(),
+        hidden.open_distros(),
+        hidden.open_repos(),
         window.limit,
         window.offset
     )
@@ -133,7 +157,7 @@ pub async fn repo(
     distro: &str,
     name: &str,
 ) -> Result<Option<(Repo, Vec<RepoArch>)>, sqlx::Error> {
-    if hidden.hides(distro) {
+    if hidden.hides_repo(distro, name) {
         return Ok(None);
     }
     let found = sqlx::query!(

@@ -20,18 +20,64 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// Distribution names whose data a caller may not see (private ones it has no key for).
-/// Listings leave their rows out; lookups answer as if they did not exist.
+/// What of the private distributions a caller may not see: those it has no key for, and the
+/// other repositories of those it may read only some repositories of. Listings leave their rows
+/// out; lookups answer as if they did not exist.
 #[derive(Debug, Clone, Default)]
-pub struct Hidden(pub Vec<String>);
+pub struct Hidden {
+    /// Private distributions the caller may not read as a whole.
+    restricted: Vec<String>,
+    /// The repositories of restricted distributions it may read, as parallel (distribution,
+    /// repository) arrays for `unnest` in SQL.
+    open_distros: Vec<String>,
+    open_repos: Vec<String>,
+}
 
 impl Hidden {
-    pub fn names(&self) -> &[String] {
-        &self.0
+    /// `restricted`: distributions the caller may not read whole; `open`: the (distribution,
+    /// repository) pairs within them it may read.
+    pub fn new(restricted: Vec<String>, open: Vec<(String, String)>) -> Self {
+        let (open_distros, open_repos) = open.into_iter().unzip();
+        Self {
+            restricted,
+            open_distros,
+            open_repos,
+        }
     }
 
+    /// Whether anything at all is hidden.
+    pub fn is_empty(&self) -> bool {
+        self.restricted.is_empty()
+    }
+
+    /// Distributions the caller may not read whole (it may still read some of their
+    /// repositories: see [`Self::open_distros`] and [`Self::open_repos`]).
+    pub fn restricted(&self) -> &[String] {
+        &self.restricted
+    }
+
+    pub fn open_distros(&self) -> &[String] {
+        &self.open_distros
+    }
+
+    pub fn open_repos(&self) -> &[String] {
+        &self.open_repos
+    }
+
+    /// The whole distribution is invisible: not even one repository of it may be read.
     pub fn hides(&self, distro: &str) -> bool {
-        self.0.iter().any(|d| d == distro)
+        self.restricted.iter().any(|d| d == distro)
+            && !self.open_distros.iter().any(|d| d == distro)
+    }
+
+    /// The repository is invisible.
+    pub fn hides_repo(&self, distro: &str, repo: &str) -> bool {
+        self.restricted.iter().any(|d| d == distro)
+            && !self
+                .open_distros
+                .iter()
+                .zip(&self.open_repos)
+                .any(|(d, r)| d == distro && r == repo)
     }
 }
 
@@ -65,8 +111,21 @@ mod tests {
 
     #[test]
     fn hidden_names_are_hidden() {
-        let hidden = Hidden(vec!["secret".to_owned()]);
+        let hidden = Hidden::new(vec!["secret".to_owned()], Vec::new());
         assert!(hidden.hides("secret"));
+        assert!(hidden.hides_repo("secret", "main"));
         assert!(!hidden.hides("arch"));
+        assert!(!hidden.hides_repo("arch", "main"));
+    }
+
+    #[test]
+    fn open_repositories_of_a_restricted_distribution_are_visible() {
+        let hidden = Hidden::new(
+            vec!["secret".to_owned()],
+            vec![("secret".to_owned(), "main".to_owned())],
+        );
+        assert!(!hidden.hides("secret"));
+        assert!(!hidden.hides_repo("secret", "main"));
+        assert!(hidden.hides_repo("secret", "testing"));
     }
 }

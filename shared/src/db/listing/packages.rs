@@ -103,16 +103,19 @@ pub async fn list(
         items: Vec::new(),
         total: 0,
     };
-    let repos = if filter.distro.is_none() && filter.repo.is_none() && hidden.names().is_empty() {
+    let repos = if filter.distro.is_none() && filter.repo.is_none() && hidden.is_empty() {
         None
     } else {
         let ids = sqlx::query_scalar!(
             "select r.id from repos r join distros d on d.id = r.distro_id
              where ($1::text is null or d.name = $1) and ($2::text is null or r.name = $2)
-               and d.name <> all($3)",
+               and (d.name <> all($3)
+                    or (d.name, r.name) in (select * from unnest($4::text[], $5::text[])))",
             filter.distro,
             filter.repo,
-            hidden.names()
+            hidden.restricted(),
+            hidden.open_distros(),
+            hidden.open_repos()
         )
         .fetch_all(pool)
         .await?;
@@ -280,7 +283,7 @@ pub async fn find(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(found.filter(|p| !hidden.hides(&p.distro)))
+    Ok(found.filter(|p| !hidden.hides_repo(&p.distro, &p.repo)))
 }
 
 /// A slice of a package's file list (sliced in the database), or `None` when the package does
@@ -293,7 +296,7 @@ pub async fn files(
 ) -> Result<Option<FilePage>, sqlx::Error> {
     // Array subscripts are 1-based and inclusive; an empty slice comes back as `{}`.
     let found = sqlx::query!(
-        r#"select d.name as distro, coalesce(cardinality(f.paths), 0) as "total!",
+        r#"select d.name as distro, r.name as repo, coalesce(cardinality(f.paths), 0) as "total!",
                   coalesce(f.paths[least($2::bigint, 2147483646)::int + 1
                                    : least($2::bigint + $3::bigint, 2147483647)::int],
                            '{}') as "paths!"
@@ -307,7 +310,7 @@ pub async fn files(
     .fetch_optional(pool)
     .await?;
     Ok(found
-        .filter(|row| !hidden.hides(&row.distro))
+        .filter(|row| !hidden.hides_repo(&row.distro, &row.repo))
         .map(|row| FilePage {
             paths: row.paths,
             total: i64::from(row.total),
