@@ -1,6 +1,7 @@
 //! Every upload and removal records the key behind it (`uploaded_by` on uploads, the actor
-//! columns of the package history): a key as its id, name and prefix, the configured admin key
-//! as `config`. The name and prefix outlive the key.
+//! columns of the package history, the record of removals): a key as its id, name and prefix,
+//! the configured admin key as `config`. The name and prefix outlive the key, and the record of
+//! removals outlives what was removed.
 
 use rieter_e2e::api::Auth;
 use rieter_e2e::{API_KEY, Build, Options, Rieter, build_many};
@@ -162,4 +163,94 @@ async fn uploads_and_removals_record_their_key() {
         json!({"kind": "key", "id": null, "name": "ci for main", "prefix": publisher["prefix"]}),
         "{upload}"
     );
+
+    // Removing a whole repository takes its package history along; the record of removals
+    // keeps who removed what, also after the key is revoked.
+    let janitor = rieter
+        .create_key(
+            "janitor",
+            json!([{"permission": "remove", "distro": "dist"}]),
+        )
+        .await
+        .unwrap();
+    let status = rieter
+        .delete_as(
+            "/dist/main",
+            Auth::Bearer(janitor["secret"].as_str().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let gone: i64 = sqlx::query_scalar("select count(*) from package_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, 0);
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i32,
+        String,
+        Option<String>,
+        String,
+    );
+    let removals = || async {
+        sqlx::query_as::<_, Row>(
+            "select distro, repo, arch, name, packages, actor_kind, actor_key_id::text, actor_name
+             from removals order by id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let some = |s: &str| Some(s.to_owned());
+    let expected = |janitor_id: Option<String>| -> Vec<Row> {
+        vec![
+            (
+                "dist".into(),
+                some("main"),
+                some("x86_64"),
+                some("act-by-key"),
+                1,
+                "key".into(),
+                None,
+                "cleaner".into(),
+            ),
+            (
+                "dist".into(),
+                some("main"),
+                some("x86_64"),
+                some("act-by-config"),
+                1,
+                "config".into(),
+                None,
+                "configured admin key".into(),
+            ),
+            (
+                "dist".into(),
+                some("main"),
+                None,
+                None,
+                0,
+                "key".into(),
+                janitor_id,
+                "janitor".into(),
+            ),
+        ]
+    };
+    assert_eq!(
+        removals().await,
+        expected(janitor["id"].as_str().map(str::to_owned))
+    );
+    let status = rieter
+        .delete_as(
+            &format!("/api/v1/keys/{}", janitor["id"].as_str().unwrap()),
+            Auth::Bearer(API_KEY),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    assert_eq!(removals().await, expected(None));
 }

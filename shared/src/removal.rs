@@ -5,11 +5,13 @@
 //! its rows, and the caller then takes its published tree out of service. Uploads whose package
 //! is removed before any database listed it end `failed`. Every function returns the blobs the
 //! removed packages owned (to delete after the commit), or `None` when the target does not exist.
+//! Each removal by a key is also recorded in `removals`, which outlives what it removed.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::actor::Actor;
+use crate::db::removals::{self, Removal};
 use crate::db::{DbError, catalogue, events, packages, regen, uploads};
 use crate::names::{ArchName, DistroName, RepoName};
 
@@ -54,6 +56,15 @@ pub async fn remove_package(
     let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     let arch_ids = listing_arches(&mut tx, repo_id, arch).await?;
     regen::mark_dirty(&mut tx, &arch_ids).await?;
+    let removal = Removal {
+        distro,
+        repo: Some(repo),
+        arch: Some(arch),
+        name: Some(name),
+        packages: ids.len(),
+        actor,
+    };
+    removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -125,6 +136,14 @@ pub async fn remove_arch(
     )
     .fetch_all(&mut *tx)
     .await?;
+    let removal = Removal {
+        distro,
+        repo: Some(repo),
+        arch: Some(arch),
+        name: None,
+        packages: ids.len(),
+        actor,
+    };
     if arch.is_any() {
         if ids.is_empty() {
             return Ok(None);
@@ -132,6 +151,7 @@ pub async fn remove_arch(
         let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
         let arch_ids = catalogue::repo_arch_ids(&mut *tx, repo_id).await?;
         regen::mark_dirty(&mut tx, &arch_ids).await?;
+        removals::record(&mut *tx, &removal).await?;
         tx.commit().await?;
         return Ok(Some(blobs));
     }
@@ -146,6 +166,7 @@ pub async fn remove_arch(
         return Ok(None);
     }
     let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+    removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -168,6 +189,15 @@ pub async fn remove_repo(
     sqlx::query!("delete from repos where id = $1", repo_id)
         .execute(&mut *tx)
         .await?;
+    let removal = Removal {
+        distro,
+        repo: Some(repo),
+        arch: None,
+        name: None,
+        packages: ids.len(),
+        actor,
+    };
+    removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }
@@ -196,6 +226,15 @@ pub async fn remove_distro(
     sqlx::query!("delete from distros where id = $1", distro_id)
         .execute(&mut *tx)
         .await?;
+    let removal = Removal {
+        distro,
+        repo: None,
+        arch: None,
+        name: None,
+        packages: ids.len(),
+        actor,
+    };
+    removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
     Ok(Some(blobs))
 }

@@ -8,6 +8,7 @@ pub mod listing;
 pub mod maintenance;
 pub mod packages;
 pub mod regen;
+pub mod removals;
 pub mod uploads;
 
 use std::time::Duration;
