@@ -597,3 +597,31 @@ impl Drop for Rieter {
         }
     }
 }
+
+/// A valid package (`e2e-slow`) whose parse takes a while: a gzip-compressed file of `size`
+/// zero bytes, so a few MiB to upload and seconds of inflating (about 2 s per GiB).
+pub fn slow_package(size: u64) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut append = |name: &str, size: u64, data: &mut dyn std::io::Read| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(name).unwrap();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        gz.write_all(header.as_bytes()).unwrap();
+        let copied = std::io::copy(data, &mut gz).unwrap();
+        let padding = (512 - copied % 512) % 512;
+        gz.write_all(&vec![0; padding as usize]).unwrap();
+    };
+    let pkginfo = b"pkgname = e2e-slow\npkgver = 1.0-1\npkgdesc = slow to read\narch = x86_64\n\
+                    builddate = 1700000000\nsize = 1\n";
+    append(".PKGINFO", pkginfo.len() as u64, &mut &pkginfo[..]);
+    append(
+        "usr/share/e2e-slow/zeros",
+        size,
+        &mut std::io::repeat(0).take(size),
+    );
+    gz.write_all(&[0; 1024]).unwrap();
+    gz.finish().unwrap()
+}

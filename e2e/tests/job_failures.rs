@@ -2,11 +2,10 @@
 //! repository, a fault that is not transient ends a job after one attempt, an upload that keeps
 //! killing the worker is given up, and internal error text never reaches the uploads list.
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use rieter_e2e::invariants::parse_db;
-use rieter_e2e::{Build, Options, Rieter};
+use rieter_e2e::{Build, Options, Rieter, slow_package};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -230,32 +229,6 @@ async fn the_sweep_fails_an_upload_whose_job_gave_up_without_its_error_text() {
             .any(|l| l.contains("password authentication failed")),
         "{logged:?}"
     );
-}
-
-/// A valid package whose parse takes a while: a gzip-compressed file of `size` zero bytes.
-fn slow_package(size: u64) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut append = |name: &str, size: u64, data: &mut dyn std::io::Read| {
-        let mut header = tar::Header::new_gnu();
-        header.set_path(name).unwrap();
-        header.set_size(size);
-        header.set_mode(0o644);
-        header.set_cksum();
-        gz.write_all(header.as_bytes()).unwrap();
-        let copied = std::io::copy(data, &mut gz).unwrap();
-        let padding = (512 - copied % 512) % 512;
-        gz.write_all(&vec![0; padding as usize]).unwrap();
-    };
-    let pkginfo = b"pkgname = e2e-slow\npkgver = 1.0-1\npkgdesc = slow to read\narch = x86_64\n\
-                    builddate = 1700000000\nsize = 1\n";
-    append(".PKGINFO", pkginfo.len() as u64, &mut &pkginfo[..]);
-    append(
-        "usr/share/e2e-slow/zeros",
-        size,
-        &mut std::io::repeat(0).take(size),
-    );
-    gz.write_all(&[0; 1024]).unwrap();
-    gz.finish().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rieter_e2e::{API_KEY, Build, Options, Rieter, build_many};
+use rieter_e2e::{API_KEY, Build, Options, Rieter, build_many, slow_package};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_lets_an_upload_in_flight_finish() {
@@ -67,13 +67,18 @@ async fn sigterm_lets_a_running_parse_finish() {
     })
     .await
     .unwrap();
-    // Large enough that parsing takes a while.
-    let file = Build::new("term-parse", "1.0")
-        .padding(96 << 20)
-        .build_one()
-        .unwrap();
+    // A parse that takes seconds (inflating 2 GiB), so it is caught in progress however
+    // slowly this test gets to poll on a loaded machine.
     let pool = rieter.db.pool().await.unwrap();
-    let id = rieter.upload("term/core", &file).await.unwrap();
+    let resp = rieter
+        .upload_bytes("/term/core", slow_package(2 << 30))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let id = resp.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Catch the parse in progress (polling the database directly, every few milliseconds).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
