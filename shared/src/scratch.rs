@@ -22,7 +22,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::maintenance;
+use crate::db::locks::{self, Lock};
 use crate::storage::Storage;
 
 /// How often the owner touches its directory and checks that its lock connection is still up.
@@ -39,10 +39,6 @@ pub enum ScratchError {
     Database(#[from] sqlx::Error),
     #[error("scratch directory: {0}")]
     Io(#[from] std::io::Error),
-}
-
-fn lock_key(instance: Uuid) -> String {
-    format!("rieter.scratch.{instance}")
 }
 
 /// Gives this process its own scratch directory, proven alive by a lock held on a dedicated
@@ -63,7 +59,7 @@ pub async fn claim(pool: &PgPool, storage: Storage) -> Result<Storage, ScratchEr
 
 async fn hold(pool: &PgPool, instance: Uuid) -> Result<PgConnection, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
-    maintenance::lock(&mut conn, &lock_key(instance)).await?;
+    locks::lock(&mut conn, &Lock::Scratch { instance }).await?;
     Ok(conn)
 }
 
@@ -117,20 +113,20 @@ pub async fn remove_dead(pool: &PgPool, storage: &Storage) -> Result<usize, Scra
         if !untouched(storage, instance).await? {
             continue;
         }
-        let key = lock_key(instance);
-        if !maintenance::try_lock(&mut conn, &key).await? {
+        let key = Lock::Scratch { instance };
+        if !locks::try_lock(&mut conn, &key).await? {
             continue;
         }
         // Holding the lock keeps an owner that is only reconnecting from taking its lock back
         // while its directory is being removed; checked again under it, as it may have touched
         // the directory in between.
         if !untouched(storage, instance).await? {
-            maintenance::unlock(&mut conn, &key).await?;
+            locks::unlock(&mut conn, &key).await?;
             continue;
         }
         let storage = storage.clone();
         let result = tokio::task::spawn_blocking(move || storage.remove_scratch(instance)).await;
-        maintenance::unlock(&mut conn, &key).await?;
+        locks::unlock(&mut conn, &key).await?;
         result.map_err(std::io::Error::other)??;
         tracing::info!(instance = %instance, "removed the scratch directory of a process that is gone");
         removed += 1;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rieter::db::locks::{self, Lock};
 use rieter::db::{maintenance, regen, uploads};
 use rieter::jobs::{self, ParseUpload};
 use rieter::names::{ArchName, DistroName, RepoName};
@@ -13,10 +14,9 @@ use rieter::publish;
 use uuid::Uuid;
 
 use crate::error::JobError;
-use crate::jobs::{parse_upload, regenerate};
+use crate::jobs::parse_upload;
 use crate::state::{SharedState, WorkerState};
 
-const SWEEP_LOCK: &str = "rieter.sweep";
 /// A blob or temporary file younger than this may belong to a request still in flight.
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(600);
 /// An unfinished upload untouched for this long, whose job is gone, is stranded.
@@ -36,11 +36,11 @@ pub async fn run(state: SharedState) {
 /// One sweep, skipped when another worker is sweeping.
 pub async fn sweep_once(state: &WorkerState) -> Result<(), JobError> {
     let mut lock_conn = state.pool.acquire().await?;
-    if !maintenance::try_lock(&mut lock_conn, SWEEP_LOCK).await? {
+    if !locks::try_lock(&mut lock_conn, &Lock::Sweep).await? {
         return Ok(());
     }
     let result = sweep_locked(state).await;
-    maintenance::unlock(&mut lock_conn, SWEEP_LOCK).await?;
+    locks::unlock(&mut lock_conn, &Lock::Sweep).await?;
     result
 }
 
@@ -124,11 +124,11 @@ async fn remove_orphaned_blobs(state: &WorkerState) -> Result<(), JobError> {
 /// job died with a worker), skipping those being built right now.
 async fn requeue_stranded_regenerations(state: &WorkerState) -> Result<(), JobError> {
     for id in regen::stranded(&state.pool).await? {
-        let key = regenerate::regen_lock_key(id);
+        let key = Lock::Regenerate { repo_arch_id: id };
         let mut conn = state.pool.acquire().await?;
-        if maintenance::try_lock(&mut conn, &key).await? {
+        if locks::try_lock(&mut conn, &key).await? {
             let requeued = regen::requeue(&state.pool, id).await;
-            maintenance::unlock(&mut conn, &key).await?;
+            locks::unlock(&mut conn, &key).await?;
             requeued?;
             tracing::warn!(repo_arch.id = id, "re-queued a lost regeneration");
         }
@@ -252,11 +252,11 @@ async fn remove_build_leftovers(
     if !has_leftovers {
         return Ok(());
     }
-    let key = regenerate::regen_lock_key(repo_arch_id);
+    let key = Lock::Regenerate { repo_arch_id };
     let mut conn = state.pool.acquire().await?;
-    if maintenance::try_lock(&mut conn, &key).await? {
+    if locks::try_lock(&mut conn, &key).await? {
         let removed = tokio::task::spawn_blocking(move || publish::remove_leftovers(&dir)).await?;
-        maintenance::unlock(&mut conn, &key).await?;
+        locks::unlock(&mut conn, &key).await?;
         tracing::info!(
             repo_arch.id = repo_arch_id,
             files = removed?,

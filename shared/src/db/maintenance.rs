@@ -1,6 +1,6 @@
 //! Queries of the periodic maintenance sweep.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// Of the given blob ids, those no upload in progress and no package refers to.
@@ -33,37 +33,4 @@ pub async fn prune_finished_jobs(
     .execute(executor)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// Takes a session-level advisory lock if free. Held until `unlock` or the connection closes,
-/// so a crashed holder never keeps it.
-pub async fn try_lock(conn: &mut PgConnection, key: &str) -> Result<bool, sqlx::Error> {
-    let locked = sqlx::query_scalar!(
-        r#"select pg_try_advisory_lock(hashtextextended($1, 0)) as "locked!""#,
-        key
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(locked)
-}
-
-/// Takes a session-level advisory lock, waiting for it.
-pub async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select pg_advisory_lock(hashtextextended($1, 0)) as "locked!""#,
-        key
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn unlock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select pg_advisory_unlock(hashtextextended($1, 0)) as "unlocked!""#,
-        key
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(())
 }

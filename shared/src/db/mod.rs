@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod events;
 pub mod keys;
 pub mod listing;
+pub mod locks;
 pub mod maintenance;
 pub mod packages;
 pub mod regen;

@@ -15,6 +15,7 @@ pub use decide::{Decision, Permissions, decide};
 pub use start::{MAX_PARSE_STARTS, Start, start};
 
 use crate::actor::Actor;
+use crate::db::locks::{self, Lock};
 use crate::db::uploads::{self, UploadStatus};
 use crate::db::{DbError, catalogue, events, packages, regen};
 use crate::names::{ArchName, DistroName, RepoName};
@@ -210,11 +211,7 @@ pub async fn lock_package_name(
     repo_id: i64,
     name: &str,
 ) -> Result<(), sqlx::Error> {
-    let key = format!("rieter.package:{repo_id}:{name}");
-    sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", key)
-        .execute(conn)
-        .await?;
-    Ok(())
+    locks::lock_for_transaction(conn, &Lock::PackageName { repo_id, name }).await
 }
 
 /// The repository architectures whose databases change when packages of these architectures

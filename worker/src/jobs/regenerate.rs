@@ -12,7 +12,8 @@
 use std::time::{Duration, Instant};
 
 use apalis::prelude::{BoxDynError, Data};
-use rieter::db::{DbError, maintenance, regen};
+use rieter::db::locks::{self, Lock};
+use rieter::db::{DbError, regen};
 use rieter::jobs::{self, Regenerate};
 use rieter::regenerate::{self, PackageFault, Rebuild, RegenerateError};
 use rieter::removal;
@@ -78,11 +79,6 @@ async fn stopping_within(state: &WorkerState, wait: Duration) -> bool {
 /// How often a job looks again while uploads of its repository are still being parsed.
 const POLL_WHILE_PARSING: Duration = Duration::from_millis(500);
 
-/// The advisory lock held while a repository architecture is planned or built.
-pub fn regen_lock_key(repo_arch_id: i64) -> String {
-    format!("rieter.regen:{repo_arch_id}")
-}
-
 /// Plans and, when the repository is quiet, builds. Returns how long to sleep before looking
 /// again, if the job should. Planning and building happen under the lock, so the sweep (which
 /// requeues only architectures whose lock is free) never mistakes a build in progress for a
@@ -92,9 +88,9 @@ async fn plan_and_build(
     repo_arch_id: i64,
     timing: regen::Timing,
 ) -> Result<Option<Duration>, JobError> {
-    let key = regen_lock_key(repo_arch_id);
+    let key = Lock::Regenerate { repo_arch_id };
     let mut lock = state.pool.acquire().await?;
-    maintenance::lock(&mut lock, &key).await?;
+    locks::lock(&mut lock, &key).await?;
     let result = match regen::plan(&state.pool, repo_arch_id, timing).await {
         Ok(regen::Plan::Build(target)) => build(state, &target).await.map(|()| None),
         Ok(regen::Plan::Wait {
@@ -104,7 +100,7 @@ async fn plan_and_build(
         Ok(_) => Ok(None),
         Err(err) => Err(err.into()),
     };
-    maintenance::unlock(&mut lock, &key).await?;
+    locks::unlock(&mut lock, &key).await?;
     result
 }
 
