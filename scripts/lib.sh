@@ -21,12 +21,12 @@ ensure_postgres() {
 }
 
 # Installs the Debian packages the tests drive (makepkg, pacman, repo-add, vercmp, bsdtar, ...,
-# nginx and systemd-analyze for the deployment examples) when something is missing and we may
+# nginx and systemd-analyze for the deployment examples, tidy to validate the web UI's HTML) when something is missing and we may
 # install (root with apt-get).
 ensure_test_tools() {
   local missing=()
   for tool in makepkg pacman repo-add vercmp bsdtar fakeroot zstd xz bzip2 pg_isready docker-compose \
-    curl nginx systemd-analyze; do
+    curl nginx systemd-analyze tidy; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
   done
   # The Python tests (generated client, schemathesis) make virtual environments with pip.
@@ -38,11 +38,11 @@ ensure_test_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       makepkg pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 \
       postgresql-client docker-compose python3 python3-venv python3-pip \
-      curl nginx systemd >/dev/null
+      curl nginx systemd tidy >/dev/null
   else
     echo "missing tools: ${missing[*]}; install the Debian packages makepkg" \
       "pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 postgresql-client" \
-      "docker-compose python3 python3-venv curl nginx systemd" >&2
+      "docker-compose python3 python3-venv curl nginx systemd tidy" >&2
     return 1
   fi
 }

@@ -206,6 +206,11 @@ impl Authenticator {
         Ok(actor)
     }
 
+    /// What a caller without a key may not see: every private distribution.
+    pub fn anonymous(&self) -> Hidden {
+        Hidden::new(self.private_distros.clone(), Vec::new())
+    }
+
     /// What a reader may see: 401 for an unknown key.
     pub async fn reader(&self, credentials: &MaybeCredentials) -> Result<Reader, ApiError> {
         let principal = match credentials.key() {

@@ -12,6 +12,7 @@ mod routes;
 mod server;
 pub mod state;
 mod telemetry;
+mod ui;
 pub mod views;
 
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use rieter::settings::ApiConfig;
 pub fn app(state: AppState) -> impl Endpoint {
     let service = openapi_service();
     let spec = service.spec_yaml();
-    Route::new()
+    let api = Route::new()
         .at(
             "/api/v1/openapi.yaml",
             poem::endpoint::make_sync(move |_| {
@@ -41,7 +42,8 @@ pub fn app(state: AppState) -> impl Endpoint {
                     .body(spec.clone())
             }),
         )
-        .nest("/", service)
+        .nest("/", service);
+    ui::WithPages::new(api)
         .around(default_body_type)
         .around(error::problem_responses)
         .around(telemetry::log_requests)

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod db;
+pub mod depends;
 pub mod ingest;
 pub mod jobs;
 pub mod keys;

@@ -59,11 +59,12 @@ impl PackagesApi {
         /// Only packages with exactly this name.
         #[oai(validator(max_length = 255))]
         name: Query<Option<String>>,
-        /// Only packages whose name or description contains this text, ignoring case. `%`, `_`
-        /// and `\` are ordinary characters here.
+        /// Only packages whose name, description or an entry of `provides` contains this text,
+        /// ignoring case. `%`, `_` and `\` are ordinary characters here.
         #[oai(validator(max_length = 255))]
         q: Query<Option<String>>,
-        /// Order by `name` (the default; bytewise) or `build_date`; ties are broken by id.
+        /// Order by `name` (the default; bytewise), `build_date` or `relevance` (exact name
+        /// matches of `q` first); ties are broken by id.
         sort: Query<Option<PackageSort>>,
         /// `asc` (the default) or `desc`.
         order: Query<Option<SortOrder>>,
@@ -91,6 +92,7 @@ impl PackagesApi {
             sort: match sort.0.unwrap_or_default() {
                 PackageSort::Name => SortKey::Name,
                 PackageSort::BuildDate => SortKey::BuildDate,
+                PackageSort::Relevance => SortKey::Relevance,
             },
             descending: order.0 == Some(SortOrder::Desc),
         };

@@ -177,6 +177,9 @@ pub enum PackageSort {
     Name,
     /// By build date (then id).
     BuildDate,
+    /// With `q`: exact name matches first, then names starting with `q`, then the other
+    /// matches, each by name; `order` does not apply. Without `q`, as `name`.
+    Relevance,
 }
 
 /// Direction of a listing's order.

@@ -3,6 +3,8 @@
 //! caller may not see ([`Hidden`]), and returns one page with the total it is a page of.
 
 pub mod distros;
+pub mod overview;
+pub mod package_page;
 pub mod packages;
 pub mod uploads;
 
@@ -84,8 +86,13 @@ impl Hidden {
 /// A `LIKE`/`ILIKE` pattern matching `text` anywhere, with `%`, `_` and `\` in it taken
 /// literally (for use with `escape '\'`).
 pub fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
+    format!("%{}", prefix_pattern(text))
+}
+
+/// A `LIKE`/`ILIKE` pattern matching texts that start with `text`, escaped as
+/// [`contains_pattern`].
+pub fn prefix_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
@@ -107,6 +114,7 @@ mod tests {
         assert_eq!(contains_pattern("lib_x"), "%lib\\_x%");
         assert_eq!(contains_pattern(r"a\b"), r"%a\\b%");
         assert_eq!(contains_pattern(""), "%%");
+        assert_eq!(prefix_pattern("lib_x"), "lib\\_x%");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::{Hidden, Page, Window, contains_pattern};
+use super::{Hidden, Page, Window, contains_pattern, prefix_pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
@@ -17,6 +17,10 @@ pub enum SortKey {
     /// Bytewise, as pacman compares names.
     Name,
     BuildDate,
+    /// With a `query`: packages named exactly that first, then those whose name starts with
+    /// it, then the rest, each group by name; always in that direction. Without a query, as
+    /// [`SortKey::Name`].
+    Relevance,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -26,7 +30,8 @@ pub struct Filter {
     pub arch: Option<String>,
     /// Exact package name.
     pub name: Option<String>,
-    /// Case-insensitive substring of the name or description, wildcards taken literally.
+    /// Case-insensitive substring of the name, description or an entry of `provides`,
+    /// wildcards taken literally.
     pub query: Option<String>,
     pub sort: SortKey,
     pub descending: bool,
@@ -52,6 +57,7 @@ pub struct PackageSummary {
 #[derive(Debug, Clone)]
 pub struct PackageDetail {
     pub id: i64,
+    pub repo_id: i64,
     pub distro: String,
     pub repo: String,
     pub arch: String,
@@ -131,11 +137,19 @@ pub async fn list(
         name: filter.name.as_deref(),
         pattern: pattern.as_deref(),
     };
+    let sort = match (filter.sort, filter.query.as_deref()) {
+        (SortKey::Relevance, Some(query)) => Order::Relevance {
+            exact: query.to_lowercase(),
+            prefix: prefix_pattern(query),
+        },
+        (SortKey::Relevance | SortKey::Name, _) => Order::Name,
+        (SortKey::BuildDate, _) => Order::BuildDate,
+    };
     // The count and the page's ids are independent index scans; running them side by side (on
     // two connections) makes a request cost the longer of the two rather than their sum.
     let (total, ids) = tokio::try_join!(
         count(pool, &args),
-        page_ids(pool, &args, filter.sort, filter.descending, window)
+        page_ids(pool, &args, &sort, filter.descending, window)
     )?;
     if ids.is_empty() {
         return Ok(Page {
@@ -158,6 +172,13 @@ pub async fn list(
     Ok(Page { items, total })
 }
 
+/// The order of a listing, with what a relevance order compares names against.
+enum Order {
+    Name,
+    BuildDate,
+    Relevance { exact: String, prefix: String },
+}
+
 /// The filters of the id and count queries; `None` matches everything.
 struct IdArgs<'a> {
     repos: Option<&'a [i64]>,
@@ -171,7 +192,8 @@ async fn count(pool: &PgPool, a: &IdArgs<'_>) -> Result<i64, sqlx::Error> {
         r#"select count(*) as "n!" from packages p
            where ($1::bigint[] is null or p.repo_id = any($1))
              and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-             and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\')"#,
+             and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')"#,
         a.repos,
         a.arch,
         a.name,
@@ -186,17 +208,42 @@ async fn count(pool: &PgPool, a: &IdArgs<'_>) -> Result<i64, sqlx::Error> {
 async fn page_ids(
     pool: &PgPool,
     a: &IdArgs<'_>,
-    sort: SortKey,
+    sort: &Order,
     descending: bool,
     w: Window,
 ) -> Result<Vec<i64>, sqlx::Error> {
     match (sort, descending) {
-        (SortKey::Name, false) => {
+        (Order::Relevance { exact, prefix }, _) => {
+            // Only the query's matches are sorted, which the trigram indexes find. Relevance
+            // has one direction: `descending` does not apply.
             sqlx::query_scalar!(
                 r#"select p.id from packages p
                    where ($1::bigint[] is null or p.repo_id = any($1))
                      and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\')
+                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')
+                   order by p.name = $7 desc, p.name ilike $8 escape '\' desc,
+                            p.name collate "C", p.id
+                   limit $5 offset $6"#,
+                a.repos,
+                a.arch,
+                a.name,
+                a.pattern,
+                w.limit,
+                w.offset,
+                exact,
+                prefix
+            )
+            .fetch_all(pool)
+            .await
+        }
+        (Order::Name, false) => {
+            sqlx::query_scalar!(
+                r#"select p.id from packages p
+                   where ($1::bigint[] is null or p.repo_id = any($1))
+                     and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
+                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')
                    order by p.name collate "C", p.id limit $5 offset $6"#,
                 a.repos,
                 a.arch,
@@ -208,12 +255,13 @@ async fn page_ids(
             .fetch_all(pool)
             .await
         }
-        (SortKey::Name, true) => {
+        (Order::Name, true) => {
             sqlx::query_scalar!(
                 r#"select p.id from packages p
                    where ($1::bigint[] is null or p.repo_id = any($1))
                      and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\')
+                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')
                    order by p.name collate "C" desc, p.id desc limit $5 offset $6"#,
                 a.repos,
                 a.arch,
@@ -225,12 +273,13 @@ async fn page_ids(
             .fetch_all(pool)
             .await
         }
-        (SortKey::BuildDate, false) => {
+        (Order::BuildDate, false) => {
             sqlx::query_scalar!(
                 r#"select p.id from packages p
                    where ($1::bigint[] is null or p.repo_id = any($1))
                      and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\')
+                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')
                    order by p.build_date, p.id limit $5 offset $6"#,
                 a.repos,
                 a.arch,
@@ -242,12 +291,13 @@ async fn page_ids(
             .fetch_all(pool)
             .await
         }
-        (SortKey::BuildDate, true) => {
+        (Order::BuildDate, true) => {
             sqlx::query_scalar!(
                 r#"select p.id from packages p
                    where ($1::bigint[] is null or p.repo_id = any($1))
                      and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\')
+                     and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                          or packages_provides_text(p.provides) ilike $4 escape '\')
                    order by p.build_date desc, p.id desc limit $5 offset $6"#,
                 a.repos,
                 a.arch,
@@ -269,7 +319,8 @@ pub async fn find(
 ) -> Result<Option<PackageDetail>, sqlx::Error> {
     let found = sqlx::query_as!(
         PackageDetail,
-        r#"select p.id, d.name as distro, r.name as repo, p.arch, p.name, p.base, p.version,
+        r#"select p.id, p.repo_id, d.name as distro, r.name as repo, p.arch, p.name, p.base,
+                  p.version,
                   p.description, p.url, p.build_date, p.packager, p.installed_size,
                   p.compressed_size, p.filename, p.sha256, p.md5, p.pgpsig, p.licenses, p.groups,
                   p.replaces, p.conflicts, p.provides, p.backup, p.depends, p.optdepends,

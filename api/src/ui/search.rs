@@ -1,0 +1,137 @@
+//! `GET /search?q=&distro=&repo=&arch=&page=`: one box over names, descriptions and
+//! provides, exact name matches first, with filters; the URL holds the whole query.
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::web::{Data, Query};
+use poem::{Response, handler};
+use rieter::db::listing::packages::{self, Filter, SortKey};
+use rieter::db::listing::{Window, overview};
+use serde::Deserialize;
+
+use super::links::{self, Pager, page_number};
+use super::page::{Layout, database_error, for_status, render};
+use super::rows::{PackageRow, rows};
+use crate::pagination::MAX_DEPTH;
+use crate::state::AppState;
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchParams {
+    q: Option<String>,
+    distro: Option<String>,
+    repo: Option<String>,
+    arch: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    layout: Layout,
+    query: String,
+    distro: Choice,
+    repo: Choice,
+    arch: Choice,
+    total: i64,
+    rows: Vec<PackageRow>,
+    pager: Pager,
+}
+
+/// A filter's options and the one chosen (empty for all).
+struct Choice {
+    options: Vec<String>,
+    chosen: String,
+}
+
+impl Choice {
+    fn new(mut options: Vec<String>, chosen: &str) -> Self {
+        options.sort_unstable();
+        options.dedup();
+        Self {
+            options,
+            chosen: chosen.to_owned(),
+        }
+    }
+}
+
+/// A filter's value: `None` when empty.
+fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+#[handler]
+pub async fn search(state: Data<&AppState>, Query(params): Query<SearchParams>) -> Response {
+    let fields = [&params.q, &params.distro, &params.repo, &params.arch];
+    // No text in the catalogue holds a NUL, and Postgres refuses one in a parameter.
+    if fields
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return for_status(StatusCode::BAD_REQUEST);
+    }
+    let query = given(&params.q);
+    let filter = Filter {
+        distro: given(&params.distro),
+        repo: given(&params.repo),
+        arch: given(&params.arch),
+        name: None,
+        query: query.clone(),
+        sort: SortKey::Relevance,
+        descending: false,
+    };
+    let page = page_number(params.page.as_deref(), MAX_DEPTH / PER_PAGE);
+    let window = Window {
+        limit: PER_PAGE,
+        offset: (page - 1) * PER_PAGE,
+    };
+    let hidden = state.auth.anonymous();
+    let found = tokio::try_join!(
+        packages::list(&state.reads, &hidden, &filter, window),
+        overview::arches(&state.reads, &hidden)
+    );
+    let (found, arches) = match found {
+        Ok(found) => found,
+        Err(err) => return database_error("searching packages", err),
+    };
+    let q = query.clone().unwrap_or_default();
+    let distro = filter.distro.clone().unwrap_or_default();
+    let repo = filter.repo.clone().unwrap_or_default();
+    let arch = filter.arch.clone().unwrap_or_default();
+    let link = |page: i64| {
+        let page = page.to_string();
+        links::href(
+            "/search",
+            &[
+                ("q", &q),
+                ("distro", &distro),
+                ("repo", &repo),
+                ("arch", &arch),
+                ("page", &page),
+            ],
+        )
+    };
+    let pager = Pager::new(page, PER_PAGE, found.total, MAX_DEPTH, link);
+    render(&SearchPage {
+        layout: Layout::with_query(q.clone()),
+        distro: Choice::new(arches.iter().map(|a| a.distro.clone()).collect(), &distro),
+        repo: Choice::new(arches.iter().map(|a| a.repo.clone()).collect(), &repo),
+        arch: Choice::new(
+            arches
+                .iter()
+                .filter_map(|a| a.arch.clone())
+                .chain(["any".to_owned()])
+                .collect(),
+            &arch,
+        ),
+        query: q,
+        total: found.total,
+        rows: rows(found.items),
+        pager,
+    })
+}
