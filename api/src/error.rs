@@ -4,8 +4,8 @@
 
 use std::fmt::Display;
 
+use poem::Response;
 use poem::http::StatusCode;
-use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use rieter::db::{DbError, is_statement_timeout};
@@ -74,7 +74,7 @@ pub enum ApiError {
     InsufficientStorage(Json<Problem>),
 }
 
-const MISSING_KEY: &str = "an API key is required: send `Authorization: Bearer <key>`, \
+pub(crate) const MISSING_KEY: &str = "an API key is required: send `Authorization: Bearer <key>`, \
     `X-Api-Key: <key>` or HTTP Basic auth with the key as password";
 
 const WWW_AUTHENTICATE: &str = r#"Bearer realm="rieter", Basic realm="rieter""#;
@@ -172,44 +172,6 @@ fn from_poem_error(err: poem::Error) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(detail),
         s if s.is_server_error() => ApiError::internal("request extraction failed", detail),
         _ => ApiError::bad_request(detail),
-    }
-}
-
-/// Middleware giving every error response the problem shape, including those raised outside
-/// the OpenAPI operations (unknown routes, wrong methods, panics caught by poem).
-pub async fn problem_responses<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let path = req.uri().path().to_owned();
-    match next.call(req).await {
-        Ok(resp) => Ok(resp.into_response()),
-        Err(err) => {
-            let status = err.status();
-            let detail = err.to_string();
-            let resp = err.into_response();
-            // An `ApiError` is already a problem document, and a 500 among them was logged
-            // where it was made.
-            if resp.content_type() == Some(PROBLEM_CONTENT_TYPE) {
-                return Ok(resp);
-            }
-            let detail = if status.is_server_error() {
-                tracing::error!(error = %detail, "unhandled server error");
-                "the server failed to handle this request; the cause is in its log".to_owned()
-            } else {
-                detail
-            };
-            if status == StatusCode::UNAUTHORIZED {
-                // poem-openapi rejects a request without any credentials before the operation
-                // runs; say how to send them.
-                return Ok(ApiError::unauthorized(MISSING_KEY).into_response());
-            }
-            let mut resp = problem_response(status, detail);
-            if status == StatusCode::METHOD_NOT_ALLOWED
-                && let Some(methods) = crate::allow::allowed(&path)
-                && let Ok(value) = poem::http::HeaderValue::from_str(&methods)
-            {
-                resp.headers_mut().insert(poem::http::header::ALLOW, value);
-            }
-            Ok(resp)
-        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 mod file_read;
 mod http_file;
 mod pagination;
+mod problems;
 mod routes;
 mod server;
 pub mod state;
@@ -45,7 +46,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", service);
     ui::WithPages::new(api)
         .around(default_body_type)
-        .around(error::problem_responses)
+        .around(problems::problem_responses)
         .around(telemetry::log_requests)
         .data(state)
 }
