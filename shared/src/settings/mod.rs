@@ -142,24 +142,28 @@ pub fn load_from<T: DeserializeOwned>(
         });
     }
     let known = namespace::known_keys();
-    let file = config::File::from(path.clone()).required(false);
-    for key in file
+    // Read once: the keys checked are the values loaded.
+    let file = config::File::from(path.clone())
+        .required(false)
         .collect()
         .map_err(|e| SettingsError::File {
             path: path.clone(),
             reason: e.to_string(),
-        })?
-        .keys()
-    {
+        })?;
+    let mut builder = config::Config::builder();
+    for (key, value) in file {
         if !known.contains(key.as_str()) {
             return Err(SettingsError::UnknownKey {
-                hint: Hint::for_key(key, &known),
-                key: key.clone(),
+                hint: Hint::for_key(&key, &known),
+                key,
                 path,
             });
         }
+        // The file is the lowest layer set here (the struct's serde defaults are below it).
+        builder = builder
+            .set_default(key, value)
+            .map_err(|e| SettingsError::Other(e.to_string()))?;
     }
-    let mut builder = config::Config::builder().add_source(file);
     for (key, value) in env_values(&env, &known)? {
         builder = if LIST_KEYS.contains(&key) {
             let items: Vec<String> = value.split(',').map(str::to_owned).collect();
@@ -169,10 +173,9 @@ pub fn load_from<T: DeserializeOwned>(
         }
         .map_err(|e| SettingsError::Other(e.to_string()))?;
     }
-    let config = builder.build().map_err(|e| SettingsError::File {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
+    let config = builder
+        .build()
+        .map_err(|e| SettingsError::Other(e.to_string()))?;
     config.try_deserialize().map_err(describe)
 }
 
