@@ -58,14 +58,18 @@ impl<E: Endpoint> Endpoint for WithPages<E> {
 }
 
 /// Whether a `GET` of `path` is a page rather than the JSON API or a repository file.
+/// Runs for every request pacman makes, so it looks at the first segments without allocating.
 fn is_page(path: &str) -> bool {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        [""] | ["search"] => true,
-        ["static" | "packages", ..] => true,
-        ["api", ..] => false,
-        [distro, repo] => !distro.is_empty() && !repo.is_empty(),
-        _ => false,
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next().unwrap_or_default();
+    match first {
+        "static" | "packages" => true,
+        "api" => false,
+        _ => match (segments.next(), segments.next()) {
+            (None, _) => first.is_empty() || first == "search",
+            (Some(repo), None) => !first.is_empty() && !repo.is_empty(),
+            (Some(_), Some(_)) => false,
+        },
     }
 }
 
@@ -81,7 +85,9 @@ mod tests {
             "/static/style-0123.css",
             "/packages/arch/core/x86_64/glibc",
             "/packages/anything",
+            "/static",
             "/arch/core",
+            "/search/x",
         ] {
             assert!(is_page(page), "{page}");
         }
@@ -92,6 +98,8 @@ mod tests {
             "/arch/core/x86_64",
             "/arch",
             "/arch/",
+            "//core",
+            "/api",
         ] {
             assert!(!is_page(other), "{other}");
         }
