@@ -364,9 +364,12 @@ impl Rieter {
 
     /// Uploads a package file to `/{distro}/{repo}` and returns the upload id (asserting 202).
     pub async fn upload(&self, distro_repo: &str, file: &Path) -> anyhow::Result<String> {
-        let resp = self
-            .upload_bytes(&format!("/{distro_repo}"), std::fs::read(file)?)
-            .await?;
+        self.upload_body(distro_repo, std::fs::read(file)?).await
+    }
+
+    /// [`Rieter::upload`] of a package held in memory.
+    pub async fn upload_body(&self, distro_repo: &str, body: Vec<u8>) -> anyhow::Result<String> {
+        let resp = self.upload_bytes(&format!("/{distro_repo}"), body).await?;
         let status = resp.status();
         let location = resp
             .headers()

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use rieter_e2e::invariants::parse_db;
 use rieter_e2e::{Build, Options, Rieter, slow_package};
-use serde_json::Value;
 use sqlx::PgPool;
 
 /// The generic reason of an upload failed by a fault of the server's.
@@ -240,15 +239,10 @@ async fn an_upload_that_keeps_killing_the_worker_is_given_up_after_three_starts(
     .await
     .unwrap();
     let pool = rieter.db.pool().await.unwrap();
-    let resp = rieter
-        .upload_bytes("/e2e/main", slow_package(2 << 30))
+    let id = rieter
+        .upload_body("e2e/main", slow_package(2 << 30))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 202);
-    let id = resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     // Kill the worker (SIGKILL, as the OOM killer does) whenever it starts parsing the upload.
     let started_since = |since: f64| {

@@ -70,15 +70,10 @@ async fn sigterm_lets_a_running_parse_finish() {
     // A parse that takes seconds (inflating 2 GiB), so it is caught in progress however
     // slowly this test gets to poll on a loaded machine.
     let pool = rieter.db.pool().await.unwrap();
-    let resp = rieter
-        .upload_bytes("/term/core", slow_package(2 << 30))
+    let id = rieter
+        .upload_body("term/core", slow_package(2 << 30))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 202);
-    let id = resp.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     // Catch the parse in progress (polling the database directly, every few milliseconds).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
