@@ -29,16 +29,6 @@ pub struct OpenFile {
     file: Arc<File>,
 }
 
-/// The metadata of `path`, and the file opened when `open` (an answer that may need no body,
-/// such as a 304 or a HEAD, needs only a `stat`).
-pub fn stat_or_open(path: &Path, open: bool) -> io::Result<(Option<OpenFile>, Metadata)> {
-    if open {
-        self::open(path).map(|(file, meta)| (Some(file), meta))
-    } else {
-        Ok((None, std::fs::metadata(path)?))
-    }
-}
-
 /// Opens `path`; returns the file and its metadata, read from the open file.
 pub fn open(path: &Path) -> io::Result<(OpenFile, Metadata)> {
     let file = File::open(path)?;

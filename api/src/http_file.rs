@@ -4,6 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rieter::blobs::Digest;
+
 /// What identifies one version of a served file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
@@ -13,14 +15,12 @@ pub struct Validators {
 }
 
 impl Validators {
-    pub fn new(len: u64, modified: SystemTime, inode: u64) -> Self {
+    /// The validators of a blob's content: a strong entity tag from its digest (the content
+    /// changes exactly when the digest does), and its modification time in whole seconds.
+    pub fn of_blob(digest: &Digest, modified: SystemTime) -> Self {
         let since_epoch = modified.duration_since(UNIX_EPOCH).unwrap_or_default();
         Self {
-            etag: format!(
-                "\"{len:x}-{:x}.{:x}-{inode:x}\"",
-                since_epoch.as_secs(),
-                since_epoch.subsec_nanos()
-            ),
+            etag: format!("\"{}\"", &digest.as_str()[..32]),
             modified: UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs()),
         }
     }
@@ -128,10 +128,9 @@ mod tests {
     use super::*;
 
     fn validators() -> Validators {
-        Validators::new(
-            1000,
+        Validators::of_blob(
+            &Digest::of(b"a file"),
             UNIX_EPOCH + Duration::from_millis(1_700_000_000_500),
-            42,
         )
     }
 

@@ -9,6 +9,7 @@ mod file_read;
 mod http_file;
 mod pagination;
 mod problems;
+mod published;
 mod routes;
 mod server;
 pub mod state;
@@ -22,6 +23,9 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, Route};
+use rieter::blobs::BlobStore;
+
+use crate::published::PublishedFiles;
 use rieter::storage::Storage;
 
 pub use routes::openapi_service;
@@ -87,6 +91,12 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    let location = config.blob_location()?;
+    let blobs =
+        BlobStore::open(&location).with_context(|| format!("opening the blob store {location}"))?;
+    rieter::blobs::upgrade::run(&pool, &blobs, &config.data_dir)
+        .await
+        .context("moving the 0.1.0 data directory into the blob store")?;
     let storage = rieter::scratch::claim(&pool, storage)
         .await
         .context("claiming a scratch directory for uploads")?;
@@ -100,9 +110,11 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
             pool.clone(),
             config.private_distros.clone(),
         ),
+        published: PublishedFiles::start(pool.clone()),
         pool,
         reads,
         storage,
+        blobs,
         config: Arc::new(config),
     })
 }

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use rieter::blobs::BlobStore;
 use rieter::storage::Storage;
 use sqlx::PgPool;
 
 use crate::auth::Authenticator;
+use crate::published::PublishedFiles;
 use rieter::settings::ApiConfig;
 
 #[derive(Clone)]
@@ -15,7 +17,11 @@ pub struct AppState {
     /// For the reads anyone may trigger, with a statement timeout (`rieter::db::connect_reads`):
     /// however they are hammered, `pool` stays free.
     pub reads: PgPool,
+    /// This process's data directory: its scratch space for uploads being received.
     pub storage: Storage,
+    pub blobs: BlobStore,
+    /// Resolves the names of served files (`published_files`, cached).
+    pub published: Arc<PublishedFiles>,
     pub auth: Authenticator,
     pub config: Arc<ApiConfig>,
 }

@@ -1,25 +1,28 @@
-//! Filling a catalogue directly through the library, the way the parse job does (accept the
-//! upload, parse, render its entries, record), without the HTTP and queue round trips: loading
-//! 10,000 packages this way takes seconds instead of minutes.
+//! Filling a catalogue directly through the library, the way the api and the parse job do
+//! (receive and accept the upload, parse, render its entries, record), without the HTTP and
+//! queue round trips: loading 10,000 packages this way takes seconds instead of minutes.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use md5::Md5;
+use rieter::blobs::BlobStore;
+use rieter::db::manifest;
 use rieter::db::uploads::{self, NewUpload};
-use rieter::ingest::{self, IngestConfig, IngestPackage, Outcome, Permissions};
+use rieter::ingest::{self, BlobFacts, IngestConfig, IngestPackage, Outcome, Permissions};
 use rieter::names::{ArchName, DistroName, RepoName};
-use rieter::package::{self, Limits};
-use rieter::repo_db::{self, DbEntry};
+use rieter::package::Limits;
 use rieter::storage::Storage;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub struct Catalogue {
     pub pool: PgPool,
+    /// Scratch space for uploads being received.
     pub storage: Storage,
+    pub blobs: BlobStore,
     pub distro: DistroName,
     pub repo: RepoName,
 }
@@ -31,39 +34,45 @@ impl Catalogue {
         }
     }
 
-    /// Adds one package file, as an upload that went through the parse job.
+    /// Adds one package file, as an upload that went through the api and the parse job.
     pub async fn add(&self, file: &Path) -> anyhow::Result<i64> {
+        let bytes = Bytes::from(tokio::fs::read(file).await?);
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes)]);
+        let received = self
+            .storage
+            .receive(body, u64::MAX, Duration::from_secs(60))
+            .await?;
         let id = Uuid::now_v7();
-        let blob = self.storage.blob_path(id);
-        let (size, sha256, md5, parsed, members) = {
-            let (file, blob) = (file.to_owned(), blob.clone());
-            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                std::fs::copy(&file, &blob)?;
-                let bytes = std::fs::read(&blob)?;
-                let sha256 = hex::encode(Sha256::digest(&bytes));
-                let md5 = hex::encode(Md5::digest(&bytes));
-                let parsed = package::parse_file(&blob, &Limits::default())?;
-                let filename = parsed.filename();
-                let size = bytes.len() as i64;
-                let entry = DbEntry::new(&parsed.info, &filename, size, &md5, &sha256);
-                let members = repo_db::render_members(&entry, &parsed.files)?;
-                Ok((size, sha256, md5, parsed, members))
-            })
-            .await??
-        };
         let upload = NewUpload {
             id,
             distro: self.distro.clone(),
             repo: self.repo.clone(),
-            size,
-            sha256: sha256.clone(),
-            md5: md5.clone(),
+            size: received.size as i64,
+            sha256: received.sha256.clone(),
+            md5: received.md5.clone(),
             allow_downgrade: false,
             overwrite: false,
             uploaded_by: rieter::actor::Actor::Config,
         };
-        ingest::accept(&self.pool, &upload).await?;
+        ingest::accept(&self.pool, &self.blobs, &received, &upload).await?;
+        drop(received);
         uploads::start_processing(&self.pool, id).await?;
+        let blob = self
+            .blobs
+            .local_path(&upload.sha256)
+            .context("the benchmarks use the local blob store")?;
+        let (parsed, members) = {
+            let upload = upload.clone();
+            tokio::task::spawn_blocking(move || {
+                let facts = BlobFacts {
+                    size: upload.size,
+                    sha256: &upload.sha256,
+                    md5: &upload.md5,
+                };
+                ingest::parse_blob(&blob, &Limits::default(), facts)
+            })
+            .await??
+        };
         let outcome = ingest::record(
             &self.pool,
             &IngestPackage {
@@ -71,9 +80,9 @@ impl Catalogue {
                 distro: &self.distro,
                 repo: &self.repo,
                 parsed: &parsed,
-                size,
-                sha256: &sha256,
-                md5: &md5,
+                size: upload.size,
+                sha256: &upload.sha256,
+                md5: &upload.md5,
                 permissions: Permissions {
                     allow_downgrade: false,
                     overwrite: false,
@@ -88,6 +97,22 @@ impl Catalogue {
             Outcome::Added { package_id, .. } | Outcome::Unchanged { package_id } => Ok(package_id),
             other => anyhow::bail!("{} was not added: {other:?}", file.display()),
         }
+    }
+
+    /// The local file of a published file of the catalogue's repository.
+    pub async fn published(&self, arch: &str, name: &str) -> anyhow::Result<std::path::PathBuf> {
+        let file = manifest::find(
+            &self.pool,
+            self.distro.as_str(),
+            self.repo.as_str(),
+            arch,
+            name,
+        )
+        .await?
+        .with_context(|| format!("{name} is not published"))?;
+        self.blobs
+            .local_path(&file.digest)
+            .context("the benchmarks use the local blob store")
     }
 
     /// Adds many package files, a few at a time.

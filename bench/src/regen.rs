@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
+use rieter::blobs::{BlobStore, Location};
 use rieter::db::regen::{self, Timing};
 use rieter::names::{DistroName, RepoName};
 use rieter::package::{self, Limits, ParsedPackage};
@@ -56,6 +57,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     let catalogue = Catalogue {
         pool: pool.clone(),
         storage: Storage::open(data.path())?,
+        blobs: BlobStore::open(&Location::Local(data.path().join("blobs")))?,
         distro: DistroName::parse("bench")?,
         repo: RepoName::parse("large")?,
     };
@@ -67,22 +69,21 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     );
     let repo_arch_id = repo_arch(&pool).await?;
     let first = timed_rebuild(&catalogue, repo_arch_id, count).await?;
-    let published =
-        catalogue
-            .storage
-            .arch_dir(&catalogue.distro, &catalogue.repo, &"x86_64".parse()?);
     // The database before the samples are added: where repo-add starts from.
     let base = work.path().join("base");
     std::fs::create_dir_all(&base)?;
     for name in ["large.db.tar.gz", "large.files.tar.gz"] {
-        std::fs::copy(published.join(name), base.join(name))?;
+        std::fs::copy(catalogue.published("x86_64", name).await?, base.join(name))?;
     }
     let mut after_one = Vec::new();
     for (i, file) in added.iter().enumerate() {
         catalogue.add(file).await?;
         after_one.push(timed_rebuild(&catalogue, repo_arch_id, count + i + 1).await?);
     }
-    check_entries(&published.join("large.db.tar.gz"), count + ADDED_SAMPLES)?;
+    check_entries(
+        &catalogue.published("x86_64", "large.db.tar.gz").await?,
+        count + ADDED_SAMPLES,
+    )?;
 
     // Baselines.
     let (repo_add_one, repo_add_full, full_label) = if opts.skip_baselines {
@@ -197,7 +198,8 @@ async fn timed_rebuild(
     };
     let rebuilt = regenerate::rebuild(
         &catalogue.pool,
-        &catalogue.storage,
+        &catalogue.blobs,
+        catalogue.storage.scratch_dir(),
         &target,
         Duration::from_secs(600),
     )

@@ -39,6 +39,33 @@ struct Case {
     expect: StatusCode,
 }
 
+/// The files Rieter serves, as a directory tree of hard links to the same blob files, for
+/// nginx to serve the same bytes from the same page cache.
+async fn export_tree(rieter: &Rieter) -> anyhow::Result<tempfile::TempDir> {
+    let pool = rieter.db.pool().await?;
+    let files: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "select d.name, r.name, ra.arch, f.filename, f.digest from published_files f
+         join repo_arches ra on ra.id = f.repo_arch_id join repos r on r.id = ra.repo_id
+         join distros d on d.id = r.distro_id where f.retired_until is null",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let root = tempfile::Builder::new()
+        .prefix("rieter-bench-tree-")
+        .tempdir_in(rieter.data_dir())?;
+    for (distro, repo, arch, name, digest) in files {
+        let dir = root.path().join(distro).join(repo).join(arch);
+        std::fs::create_dir_all(&dir)?;
+        let blob = rieter
+            .data_dir()
+            .join("blobs/sha256")
+            .join(&digest[..2])
+            .join(&digest);
+        std::fs::hard_link(blob, dir.join(name))?;
+    }
+    Ok(root)
+}
+
 pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     let load = Load {
         threads: 2,
@@ -54,10 +81,11 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     })
     .await?;
     publish(&rieter, small.iter().chain([&big])).await?;
-    let nginx = Nginx::start(&rieter.data_dir().join("repos")).await?;
+    let tree = export_tree(&rieter).await?;
+    let nginx = Nginx::start(tree.path()).await?;
     eprintln!(
         "nginx serving {} at {}",
-        rieter.data_dir().display(),
+        tree.path().display(),
         nginx.base_url
     );
 

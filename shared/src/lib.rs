@@ -5,6 +5,7 @@
 //! the job payloads both binaries agree on.
 
 pub mod actor;
+pub mod blobs;
 pub mod db;
 pub mod depends;
 pub mod ingest;

@@ -1,27 +1,31 @@
 //! One rebuild of a repository architecture: read the catalogue snapshot while writing its
-//! published tree ([`TreeWriter`]), then record that the new databases are live
-//! ([`regen::finish`]).
+//! database archives, store them as blobs, and switch the architecture's manifest to them and
+//! to the package files they name, in one transaction.
 //!
 //! The regeneration job decides *when* to call this (quiet period, lock); this module is *what*
 //! a rebuild is, so the job and the benchmarks run the same code.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use crate::db::regen::{self, BuildTarget, SnapshotPackage};
+use crate::blobs::{self, BlobError, BlobStore, Source};
+use crate::db::manifest::{self, Entry};
+use crate::db::regen::{self, BuildTarget, Snapshot, SnapshotPackage};
 use crate::db::{DbError, packages};
-use crate::names::{ArchName, DistroName, NameError, RepoName};
-use crate::publish::{PublishedPackage, TreeWriter};
-use crate::storage::Storage;
+use crate::names::{NameError, RepoName};
+use crate::publish::{ArchiveWriter, Archives, DbFileNames};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegenerateError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("file system: {0}")]
+    #[error("scratch file: {0}")]
     Io(#[from] io::Error),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[error("invalid stored name: {0}")]
@@ -34,8 +38,8 @@ pub enum RegenerateError {
         package_ids: Vec<i64>,
         fault: PackageFault,
     },
-    /// So many package files are gone that storage itself is the likelier fault (a data
-    /// directory restored without its blobs, a missing mount): nothing is taken out.
+    /// So many package files are gone that storage itself is the likelier fault (a blob store
+    /// restored without its blobs, a missing mount, a wrong bucket): nothing is taken out.
     #[error("the files of {lost} of the {total} packages are missing from storage")]
     FilesLost { lost: usize, total: usize },
 }
@@ -43,26 +47,8 @@ pub enum RegenerateError {
 /// Why a package cannot be published, as its uploader reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PackageFault {
-    #[error("could not be published: the file name is too long for the file system")]
-    FileNameTooLong,
-    #[error("could not be published: the file system refuses the file name")]
-    FileNameRefused,
     #[error("could not be published: the package file is missing from storage")]
     FileMissing,
-}
-
-impl PackageFault {
-    /// The package's share in a failure to link its file into the tree. Only the file name can
-    /// be the package's fault: by then the writer has created its archives in the same
-    /// directory, so the directory and the file system work. Anything else (permissions, a
-    /// read-only or full disk) is the server's and takes nothing out.
-    fn of_link_error(err: &io::Error) -> Option<Self> {
-        match err.kind() {
-            io::ErrorKind::InvalidFilename => Some(Self::FileNameTooLong),
-            io::ErrorKind::InvalidInput => Some(Self::FileNameRefused),
-            _ => None,
-        }
-    }
 }
 
 impl RegenerateError {
@@ -74,6 +60,7 @@ impl RegenerateError {
                 io.kind(),
                 io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
             ),
+            Self::Blob(blob) => blob.is_transient(),
             _ => false,
         }
     }
@@ -92,13 +79,14 @@ pub enum Rebuild {
     Published {
         packages: usize,
         change_seq: i64,
-        /// Files the new databases no longer name, now scheduled for deletion.
+        /// Files the new databases no longer name, served until their grace period ends.
         retired: usize,
         /// Where the time went.
         phases: Phases,
     },
-    /// Package files were replaced or removed after the snapshot was read; nothing was
-    /// published, and the change that removed them has queued the next rebuild.
+    /// Packages were replaced or removed after the snapshot was read and their files are
+    /// gone; nothing was published, and the change that removed them has queued the next
+    /// rebuild.
     Superseded { missing: Vec<i64> },
     /// The repository architecture was removed (before or during the rebuild).
     Gone,
@@ -107,93 +95,159 @@ pub enum Rebuild {
 /// How long each step of a rebuild took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Phases {
-    /// Reading the packages and their pre-rendered entries while linking the package files
-    /// and writing the entries to temporary archives.
+    /// Reading the packages and their pre-rendered entries while writing the entries to the
+    /// scratch archives.
     pub snapshot: Duration,
-    /// Completing, syncing and renaming the archives.
+    /// Completing and syncing the archives.
     pub write: Duration,
-    /// Recording the databases as live.
+    /// Storing the archives and switching the manifest.
     pub finish: Duration,
 }
 
-/// Rebuilds `target`'s databases from the catalogue and publishes them. `grace` is how long
-/// files the new databases no longer name stay downloadable. The caller serialises rebuilds of
-/// one repository architecture (the regeneration job holds its advisory lock).
+/// Rebuilds `target`'s databases from the catalogue and publishes them. `scratch` is a
+/// directory of this process for the archives being written; `grace` is how long files the
+/// new databases no longer name stay downloadable. The caller serialises rebuilds of one
+/// repository architecture (the regeneration job holds its advisory lock).
 pub async fn rebuild(
     pool: &PgPool,
-    storage: &Storage,
+    store: &BlobStore,
+    scratch: PathBuf,
     target: &BuildTarget,
     grace: Duration,
 ) -> Result<Rebuild, RegenerateError> {
-    let distro = DistroName::parse(&target.distro)?;
     let repo = RepoName::parse(&target.repo)?;
-    let arch = ArchName::parse(&target.arch)?;
-    let dir = storage.arch_dir(&distro, &repo, &arch);
-
-    // The tree is written on a blocking thread while the catalogue is read: packages flow
+    // The archives are written on a blocking thread while the catalogue is read: packages flow
     // through a bounded channel, so neither side waits for the other to finish.
     let started = Instant::now();
     let (sink, mut packages) = tokio::sync::mpsc::channel::<Vec<SnapshotPackage>>(8);
-    let writer = {
-        let (storage, dir) = (storage.clone(), dir.clone());
-        tokio::task::spawn_blocking(move || -> Result<TreeWriter, RegenerateError> {
-            let mut tree = TreeWriter::create(&dir, &repo)?;
-            while let Some(batch) = packages.blocking_recv() {
-                for p in batch {
-                    tree.add(&PublishedPackage {
-                        id: p.id,
-                        filename: &p.filename,
-                        blob: storage.blob_path(p.upload_id),
-                        db_member: &p.db_member,
-                        files_member: &p.files_member,
-                    })
-                    .map_err(|err| {
-                        match PackageFault::of_link_error(&err) {
-                            Some(fault) => RegenerateError::Unpublishable {
-                                package_ids: vec![p.id],
-                                fault,
-                            },
-                            None => err.into(),
-                        }
-                    })?;
-                }
+    let writer = tokio::task::spawn_blocking(move || -> io::Result<ArchiveWriter> {
+        let mut writer = ArchiveWriter::create(&scratch)?;
+        while let Some(batch) = packages.blocking_recv() {
+            for p in batch {
+                writer.add(&p.db_member, &p.files_member)?;
             }
-            Ok(tree)
-        })
-    };
+        }
+        Ok(writer)
+    });
     let snapshot = regen::snapshot(pool, target, &sink).await;
     drop(sink);
     // The writer's failure is what stopped the reading, if both failed.
-    let tree = writer.await??;
+    let writer = writer.await??;
     let mut phases = Phases {
         snapshot: started.elapsed(),
         ..Phases::default()
     };
     let Some(snapshot) = snapshot? else {
-        // Removed before we read it: take back the (empty) directory the writer made.
-        drop(tree);
-        let _ = tokio::fs::remove_dir(&dir).await;
         return Ok(Rebuild::Gone);
     };
     let started = Instant::now();
-    let report = tokio::task::spawn_blocking(move || tree.finish()).await??;
+    let archives = tokio::task::spawn_blocking(move || writer.finish()).await??;
     phases.write = started.elapsed();
     let started = Instant::now();
-    if !report.missing.is_empty() {
-        return superseded_or_lost(pool, report.missing, snapshot.packages.len()).await;
-    }
-    if !regen::finish(pool, target.repo_arch_id, &snapshot, &report.stale, grace).await? {
-        // Removed while we built: do not leave a tree behind for it.
-        storage.discard_tree(&dir).await?;
-        return Ok(Rebuild::Gone);
-    }
+    let published = publish(pool, store, target, &repo, &snapshot, &archives, grace).await?;
     phases.finish = started.elapsed();
-    Ok(Rebuild::Published {
-        packages: snapshot.packages.len(),
-        change_seq: snapshot.change_seq,
-        retired: report.stale.len(),
-        phases,
-    })
+    match published {
+        Published::Live { retired } => Ok(Rebuild::Published {
+            packages: snapshot.packages.len(),
+            change_seq: snapshot.change_seq,
+            retired,
+            phases,
+        }),
+        Published::Gone => Ok(Rebuild::Gone),
+        Published::Missing(missing) => {
+            superseded_or_lost(pool, missing, snapshot.packages.len()).await
+        }
+    }
+}
+
+enum Published {
+    Live {
+        retired: usize,
+    },
+    Gone,
+    /// These packages' files are not in the store: nothing was published.
+    Missing(Vec<i64>),
+}
+
+/// Stores the archives and switches the manifest to the snapshot, in one transaction.
+async fn publish(
+    pool: &PgPool,
+    store: &BlobStore,
+    target: &BuildTarget,
+    repo: &RepoName,
+    snapshot: &Snapshot,
+    archives: &Archives,
+    grace: Duration,
+) -> Result<Published, RegenerateError> {
+    let mut tx = pool.begin().await?;
+    // Nothing is stored before the snapshot is known to be publishable. A package's blob is
+    // recorded while its package is current (a foreign key), so a blob unrecorded now belongs
+    // to a package that left after the snapshot. A package new to the manifest must also have
+    // its object in the store: that is checked once, when it is first published, and not again
+    // on every rebuild. (Only this build changes this architecture's live entries: the caller
+    // holds its lock.)
+    let live = manifest::current(&mut tx, target.repo_arch_id).await?;
+    let digests: Vec<_> = snapshot.packages.iter().map(|p| p.digest.clone()).collect();
+    let unrecorded = crate::db::blobs::unrecorded(&mut *tx, &digests).await?;
+    let mut missing = Vec::new();
+    for package in &snapshot.packages {
+        let listed = live
+            .get(&package.filename)
+            .is_some_and(|c| !c.retired && c.digest == package.digest);
+        if unrecorded.contains(&package.digest)
+            || (!listed
+                && !store
+                    .exists(&package.digest)
+                    .await
+                    .map_err(BlobError::from)?)
+        {
+            missing.push(package.id);
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Published::Missing(missing));
+    }
+    // The archives' blobs next: claiming may write to the store, and the architecture's row,
+    // which every upload to it must update, is locked only after that.
+    for archive in [&archives.db, &archives.files] {
+        blobs::claim(
+            &mut tx,
+            store,
+            &archive.digest,
+            archive.size,
+            Source::File(&archive.path),
+        )
+        .await?;
+    }
+    if !regen::lock_target(&mut tx, target.repo_arch_id).await? {
+        return Ok(Published::Gone);
+    }
+    let names = DbFileNames::new(repo);
+    let mut entries: Vec<Entry> = snapshot
+        .packages
+        .iter()
+        .map(|p| Entry {
+            filename: p.filename.clone(),
+            digest: p.digest.clone(),
+            size: p.size,
+        })
+        .collect();
+    for (name, archive) in [
+        (names.db, &archives.db),
+        (names.db_link, &archives.db),
+        (names.files, &archives.files),
+        (names.files_link, &archives.files),
+    ] {
+        entries.push(Entry {
+            filename: name,
+            digest: archive.digest.clone(),
+            size: archive.size as i64,
+        });
+    }
+    let retired = manifest::switch(&mut tx, target.repo_arch_id, &live, &entries, grace).await?;
+    regen::finish(&mut tx, target.repo_arch_id, snapshot).await?;
+    tx.commit().await?;
+    Ok(Published::Live { retired })
 }
 
 /// Packages whose file was missing from a build: superseded if they left the catalogue after
@@ -204,8 +258,6 @@ async fn superseded_or_lost(
     missing: Vec<i64>,
     total: usize,
 ) -> Result<Rebuild, RegenerateError> {
-    // A package's blob is only deleted after the transaction that takes the package out of
-    // the catalogue commits: a package still there has lost its file.
     let lost = packages::still_current(pool, &missing).await?;
     if lost.is_empty() {
         return Ok(Rebuild::Superseded { missing });

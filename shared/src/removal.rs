@@ -2,13 +2,13 @@
 //!
 //! Each removal is one transaction. Package removals go through the same coalesced
 //! regeneration as uploads; removing a whole architecture, repository or distribution deletes
-//! its rows, and the caller then takes its published tree out of service. Uploads whose package
-//! is removed before any database listed it end `failed`. Every function returns the blobs the
-//! removed packages owned (to delete after the commit), or `None` when the target does not exist.
+//! its rows and its manifest with them, so its files stop being served at once. Uploads whose
+//! package is removed before any database listed it end `failed`. Every function returns how
+//! many packages it removed, or `None` when the target does not exist. Blobs nothing refers to
+//! any more are the garbage collector's (`crate::blobs::collect_garbage`).
 //! Each removal by a key is also recorded in `removals`, which outlives what it removed.
 
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::actor::Actor;
 use crate::db::removals::{self, Removal};
@@ -36,7 +36,7 @@ pub async fn remove_package(
     arch: &ArchName,
     name: &str,
     actor: &Actor,
-) -> Result<Option<Vec<Uuid>>, DbError> {
+) -> Result<Option<usize>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
         return Ok(None);
@@ -53,7 +53,7 @@ pub async fn remove_package(
     if ids.is_empty() {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+    let removed = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     let arch_ids = listing_arches(&mut tx, repo_id, arch).await?;
     regen::mark_dirty(&mut tx, &arch_ids).await?;
     let removal = Removal {
@@ -66,20 +66,20 @@ pub async fn remove_package(
     };
     removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
-    Ok(Some(blobs))
+    Ok(Some(removed))
 }
 
 /// Takes packages that keep their repository from being published out of the catalogue
 /// (see [`crate::regenerate::RegenerateError::Unpublishable`]): their uploads end `failed`
 /// with `reason`, the package history records why, and their repositories are rebuilt
-/// without them. Packages already gone are skipped. Returns the blobs they owned.
+/// without them. Packages already gone are skipped. Returns how many were taken out.
 pub async fn reject_packages(
     pool: &PgPool,
     package_ids: &[i64],
     reason: &str,
-) -> Result<Vec<Uuid>, DbError> {
+) -> Result<usize, DbError> {
     let mut tx = pool.begin().await?;
-    let mut blobs = Vec::new();
+    let mut rejected = 0;
     for package in packages::locate(&mut *tx, package_ids).await? {
         crate::ingest::lock_package_name(&mut tx, package.repo_id, &package.name).await?;
         // Under the name's lock: a package replaced meanwhile has left already, and the
@@ -90,13 +90,13 @@ pub async fn reject_packages(
         {
             continue;
         }
-        blobs.extend(delete_packages(&mut tx, &[package.id], Why::Rejected(reason)).await?);
+        rejected += delete_packages(&mut tx, &[package.id], Why::Rejected(reason)).await?;
         let arch = ArchName::parse(&package.arch).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let arch_ids = listing_arches(&mut tx, package.repo_id, &arch).await?;
         regen::mark_dirty(&mut tx, &arch_ids).await?;
     }
     tx.commit().await?;
-    Ok(blobs)
+    Ok(rejected)
 }
 
 /// The architectures whose databases list packages of `arch`: all of the repository's for
@@ -124,7 +124,7 @@ pub async fn remove_arch(
     repo: &RepoName,
     arch: &ArchName,
     actor: &Actor,
-) -> Result<Option<Vec<Uuid>>, DbError> {
+) -> Result<Option<usize>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
         return Ok(None);
@@ -148,12 +148,12 @@ pub async fn remove_arch(
         if ids.is_empty() {
             return Ok(None);
         }
-        let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+        let removed = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
         let arch_ids = catalogue::repo_arch_ids(&mut *tx, repo_id).await?;
         regen::mark_dirty(&mut tx, &arch_ids).await?;
         removals::record(&mut *tx, &removal).await?;
         tx.commit().await?;
-        return Ok(Some(blobs));
+        return Ok(Some(removed));
     }
     let deleted = sqlx::query!(
         "delete from repo_arches where repo_id = $1 and arch = $2",
@@ -165,10 +165,10 @@ pub async fn remove_arch(
     if deleted.rows_affected() == 0 {
         return Ok(None);
     }
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+    let removed = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
-    Ok(Some(blobs))
+    Ok(Some(removed))
 }
 
 /// Removes a repository with everything in it.
@@ -177,7 +177,7 @@ pub async fn remove_repo(
     distro: &DistroName,
     repo: &RepoName,
     actor: &Actor,
-) -> Result<Option<Vec<Uuid>>, DbError> {
+) -> Result<Option<usize>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
         return Ok(None);
@@ -185,7 +185,7 @@ pub async fn remove_repo(
     let ids: Vec<i64> = sqlx::query_scalar!("select id from packages where repo_id = $1", repo_id)
         .fetch_all(&mut *tx)
         .await?;
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+    let removed = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     sqlx::query!("delete from repos where id = $1", repo_id)
         .execute(&mut *tx)
         .await?;
@@ -199,7 +199,7 @@ pub async fn remove_repo(
     };
     removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
-    Ok(Some(blobs))
+    Ok(Some(removed))
 }
 
 /// Removes a distribution with all its repositories.
@@ -207,7 +207,7 @@ pub async fn remove_distro(
     pool: &PgPool,
     distro: &DistroName,
     actor: &Actor,
-) -> Result<Option<Vec<Uuid>>, DbError> {
+) -> Result<Option<usize>, DbError> {
     let mut tx = pool.begin().await?;
     let Some(distro_id) =
         sqlx::query_scalar!("select id from distros where name = $1", distro.as_str())
@@ -222,7 +222,7 @@ pub async fn remove_distro(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let blobs = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
+    let removed = delete_packages(&mut tx, &ids, Why::Removed(actor)).await?;
     sqlx::query!("delete from distros where id = $1", distro_id)
         .execute(&mut *tx)
         .await?;
@@ -236,15 +236,15 @@ pub async fn remove_distro(
     };
     removals::record(&mut *tx, &removal).await?;
     tx.commit().await?;
-    Ok(Some(blobs))
+    Ok(Some(removed))
 }
 
-/// Deletes packages (recording each in the package history) and returns their blobs.
+/// Deletes packages (recording each in the package history) and returns how many.
 async fn delete_packages(
     conn: &mut PgConnection,
     ids: &[i64],
     why: Why<'_>,
-) -> Result<Vec<Uuid>, DbError> {
+) -> Result<usize, DbError> {
     let (detail, actor) = match why {
         Why::Removed(actor) => {
             uploads::fail_for_removed_packages(&mut *conn, ids, REMOVED, false).await?;
@@ -272,5 +272,5 @@ async fn delete_packages(
         )
         .await?;
     }
-    Ok(deleted.into_iter().map(|d| d.upload_id).collect())
+    Ok(deleted.len())
 }

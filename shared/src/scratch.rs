@@ -52,7 +52,7 @@ pub async fn claim(pool: &PgPool, storage: Storage) -> Result<Storage, ScratchEr
             .await
             .map_err(std::io::Error::other)??
     };
-    tracing::info!(instance = %instance, "claimed a scratch directory for uploads");
+    tracing::info!(instance = %instance, "claimed a scratch directory");
     tokio::spawn(keep(pool.clone(), storage.clone(), instance, conn));
     Ok(storage)
 }

@@ -1,15 +1,12 @@
-//! The data directory: where uploaded blobs and published repository trees live.
+//! The data directory: this process's own scratch space. Blobs live in the blob store
+//! ([`crate::blobs`]), which is a directory here only on the local backend.
 //!
 //! ```text
-//! <data_dir>/tmp/<instance>/<uuid>.part   an upload being received by one api process, which
-//!                                         holds a lock on <instance> in Postgres (`scratch`)
-//! <data_dir>/blobs/<upload id>            an accepted upload, later the package file itself
-//! <data_dir>/repos/<distro>/<repo>/<arch> what pacman downloads: databases and hard links to blobs
-//! <data_dir>/trash/                       removed trees waiting to be deleted
+//! <data_dir>/tmp/<instance>/   uploads being received, archives being written and blobs
+//!                              being parsed by one process, which holds a lock on
+//!                              <instance> in Postgres (`crate::scratch`)
+//! <data_dir>/blobs/            the local blob store, unless `storage` says otherwise
 //! ```
-//!
-//! Every file is written under a temporary name on the same filesystem and renamed into place,
-//! so a reader sees either the old file or the new one, never half of one.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -20,10 +17,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use crate::names::{ArchName, DistroName, RepoName};
+use crate::blobs::Digest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveError {
@@ -57,8 +54,15 @@ impl ReceiveError {
 pub struct ReceivedBlob {
     part: Arc<PartFile>,
     pub size: u64,
-    pub sha256: String,
+    pub sha256: Digest,
     pub md5: String,
+}
+
+impl ReceivedBlob {
+    /// The complete, synced file; removed when this is dropped.
+    pub fn path(&self) -> &Path {
+        &self.part.path
+    }
 }
 
 /// An upload's temporary file, removed when the last owner lets go of it unless it was settled
@@ -119,16 +123,9 @@ impl Storage {
             root: root.into(),
             scratch: None,
         };
-        for dir in [
-            storage.tmp_dir(),
-            storage.blobs_dir(),
-            storage.repos_dir(),
-            storage.trash_dir(),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                io::Error::new(e.kind(), format!("creating {}: {e}", dir.display()))
-            })?;
-        }
+        let dir = storage.tmp_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", dir.display())))?;
         Ok(storage)
     }
 
@@ -197,7 +194,8 @@ impl Storage {
         Ok(())
     }
 
-    fn scratch_dir(&self) -> PathBuf {
+    /// This process's scratch directory (the shared `tmp` before one is claimed).
+    pub fn scratch_dir(&self) -> PathBuf {
         self.scratch.clone().unwrap_or_else(|| self.tmp_dir())
     }
 
@@ -207,34 +205,6 @@ impl Storage {
 
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
-    }
-
-    pub fn blobs_dir(&self) -> PathBuf {
-        self.root.join("blobs")
-    }
-
-    pub fn repos_dir(&self) -> PathBuf {
-        self.root.join("repos")
-    }
-
-    pub fn trash_dir(&self) -> PathBuf {
-        self.root.join("trash")
-    }
-
-    pub fn blob_path(&self, upload_id: Uuid) -> PathBuf {
-        self.blobs_dir().join(upload_id.to_string())
-    }
-
-    pub fn distro_dir(&self, distro: &DistroName) -> PathBuf {
-        self.repos_dir().join(distro.as_str())
-    }
-
-    pub fn repo_dir(&self, distro: &DistroName, repo: &RepoName) -> PathBuf {
-        self.distro_dir(distro).join(repo.as_str())
-    }
-
-    pub fn arch_dir(&self, distro: &DistroName, repo: &RepoName, arch: &ArchName) -> PathBuf {
-        self.repo_dir(distro, repo).join(arch.as_str())
     }
 
     /// Streams `body` to a temporary file while computing its size, SHA-256 and MD5, refusing
@@ -266,49 +236,6 @@ impl Storage {
                 Err(err)
             }
         }
-    }
-
-    /// Moves a received upload to its permanent blob name.
-    pub async fn keep(&self, blob: &ReceivedBlob, upload_id: Uuid) -> io::Result<PathBuf> {
-        let path = self.blob_path(upload_id);
-        tokio::fs::rename(&blob.part.path, &path).await?;
-        blob.part.settled.store(true, Ordering::Relaxed);
-        sync_dir(self.blobs_dir()).await?;
-        Ok(path)
-    }
-
-    /// Removes a blob; a blob already gone is not an error (deletion is retried by sweeps).
-    pub async fn remove_blob(&self, upload_id: Uuid) -> io::Result<()> {
-        match tokio::fs::remove_file(self.blob_path(upload_id)).await {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
-            _ => Ok(()),
-        }
-    }
-
-    /// Takes a published tree (a distribution, repository or architecture directory) out of
-    /// service at once by moving it to the trash, which the sweep empties. A tree already gone
-    /// is not an error.
-    pub async fn discard_tree(&self, dir: &Path) -> io::Result<()> {
-        let dest = self.trash_dir().join(Uuid::new_v4().to_string());
-        match tokio::fs::rename(dir, &dest).await {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
-            _ => Ok(()),
-        }
-    }
-
-    /// Empties the trash.
-    pub fn empty_trash(&self) -> io::Result<usize> {
-        let mut removed = 0;
-        for entry in std::fs::read_dir(self.trash_dir())? {
-            let path = entry?.path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path)?;
-            } else {
-                std::fs::remove_file(&path)?;
-            }
-            removed += 1;
-        }
-        Ok(removed)
     }
 
     /// Deletes temporary files older than `age`, left behind by a process that died while
@@ -360,7 +287,7 @@ async fn write_hashed<S>(
     body: S,
     limit: u64,
     stall: Duration,
-) -> Result<(u64, String, String), ReceiveError>
+) -> Result<(u64, Digest, String), ReceiveError>
 where
     S: Stream<Item = io::Result<Bytes>>,
 {
@@ -405,17 +332,9 @@ where
     .await?;
     Ok((
         size,
-        hex::encode(file.sha256.finalize()),
+        Digest::from_hasher(file.sha256),
         hex::encode(file.md5.finalize()),
     ))
-}
-
-/// Flushes a directory's entries, so a rename into it survives a crash.
-pub async fn sync_dir(dir: impl AsRef<Path>) -> io::Result<()> {
-    let dir = dir.as_ref().to_owned();
-    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-        .await
-        .map_err(io::Error::other)?
 }
 
 /// Removes the files directly in `dir` last modified more than `age` ago.
@@ -462,14 +381,13 @@ mod tests {
             .unwrap();
         assert_eq!(blob.size, 11);
         assert_eq!(
-            blob.sha256,
+            blob.sha256.as_str(),
             "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
         assert_eq!(blob.md5, "5eb63bbbe01eeed093cb22bb8f5acdc3");
-        let id = Uuid::new_v4();
-        let path = storage.keep(&blob, id).await.unwrap();
-        assert_eq!(std::fs::read(path).unwrap(), b"hello world");
-        assert_eq!(std::fs::read_dir(storage.tmp_dir()).unwrap().count(), 0);
+        assert_eq!(std::fs::read(blob.path()).unwrap(), b"hello world");
+        drop(blob);
+        wait_empty(&storage.tmp_dir()).await;
     }
 
     #[tokio::test]

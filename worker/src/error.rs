@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use apalis::prelude::{AbortError, BoxDynError};
+use rieter::blobs::{BlobError, StoreError};
 use rieter::db::DbError;
 use rieter::regenerate::RegenerateError;
 use rieter::scratch::ScratchError;
@@ -20,6 +21,14 @@ pub enum JobError {
     Regenerate(#[from] RegenerateError),
     #[error(transparent)]
     Scratch(#[from] ScratchError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl From<StoreError> for JobError {
+    fn from(err: StoreError) -> Self {
+        Self::Blob(err.into())
+    }
 }
 
 impl From<sqlx::Error> for JobError {
@@ -38,6 +47,7 @@ impl JobError {
                 std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
             ),
             Self::Regenerate(err) => err.is_transient(),
+            Self::Blob(err) => err.is_transient(),
             _ => false,
         }
     }

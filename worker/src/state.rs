@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rieter::blobs::BlobStore;
 use rieter::ingest::IngestConfig;
 use rieter::storage::Storage;
 use sqlx::PgPool;
@@ -10,12 +11,16 @@ use rieter::settings::WorkerConfig;
 
 pub struct WorkerState {
     pub pool: PgPool,
+    /// This process's data directory: its scratch space.
     pub storage: Storage,
+    pub blobs: BlobStore,
     pub config: WorkerConfig,
     pub ingest: IngestConfig,
     /// Becomes true when the process starts shutting down, so jobs that are only waiting can
     /// hand their work back instead of holding up the exit.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// When this process last looked for objects no `blobs` row records (see the sweep).
+    pub orphans_scanned: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 pub type SharedState = Arc<WorkerState>;

@@ -1,24 +1,27 @@
 //! Periodic maintenance, run by one worker at a time: re-queue uploads and regenerations whose
-//! job was lost, fail uploads whose job gave up, delete package files past their grace period,
-//! delete files and trees nothing refers to, prune old job rows.
+//! job was lost, fail uploads whose job gave up, stop serving files past their grace period,
+//! delete blobs nothing refers to and scratch files of dead processes, prune old job rows.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rieter::blobs;
 use rieter::db::locks::{self, Lock};
-use rieter::db::{maintenance, regen, uploads};
+use rieter::db::{maintenance, manifest, regen, uploads};
 use rieter::jobs::{self, ParseUpload};
-use rieter::names::{ArchName, DistroName, RepoName};
-use rieter::publish;
-use uuid::Uuid;
 
 use crate::error::JobError;
 use crate::jobs::parse_upload;
 use crate::state::{SharedState, WorkerState};
 
-/// A blob or temporary file younger than this may belong to a request still in flight.
+/// A temporary file younger than this may belong to a request still in flight.
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(600);
+/// Blobs deleted per sweep at most.
+const GC_BATCH: i64 = 1000;
+/// Listing the whole store for unrecorded objects is costly (on S3, a request per thousand
+/// blobs), and such objects are rare (a failed transaction, a crash): once an hour per worker.
+const ORPHAN_SCAN_EVERY: Duration = Duration::from_secs(3600);
+/// An unrecorded object younger than this may belong to a claim still in progress.
+const ORPHAN_BLOB_MIN_AGE: Duration = Duration::from_secs(3600);
 /// An unfinished upload untouched for this long, whose job is gone, is stranded.
 const STRANDED_MIN_AGE_SECS: f64 = 30.0;
 const FINISHED_JOB_RETENTION_DAYS: i32 = 7;
@@ -47,9 +50,27 @@ pub async fn sweep_once(state: &WorkerState) -> Result<(), JobError> {
 async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     requeue_stranded_uploads(state).await?;
     requeue_stranded_regenerations(state).await?;
-    delete_retired_files(state).await?;
-    discard_orphaned_trees(state).await?;
-    remove_orphaned_blobs(state).await?;
+    let expired = manifest::expire_retired(&state.pool).await?;
+    if expired > 0 {
+        tracing::info!(
+            files = expired,
+            "stopped serving files past their grace period"
+        );
+    }
+    let collected = blobs::collect_garbage(&state.pool, &state.blobs, GC_BATCH).await?;
+    if collected > 0 {
+        tracing::info!(blobs = collected, "deleted blobs nothing refers to");
+    }
+    if orphan_scan_due(state) {
+        let orphans =
+            blobs::collect_orphans(&state.pool, &state.blobs, ORPHAN_BLOB_MIN_AGE).await?;
+        if orphans > 0 {
+            tracing::info!(
+                blobs = orphans,
+                "deleted stored objects no blob row records"
+            );
+        }
+    }
     let mut removed = rieter::scratch::remove_dead(&state.pool, &state.storage).await?;
     let storage = state.storage.clone();
     removed += tokio::task::spawn_blocking(move || storage.clean_tmp(ORPHAN_MIN_AGE)).await??;
@@ -61,6 +82,16 @@ async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
         tracing::info!(jobs = pruned, "pruned finished job rows");
     }
     Ok(())
+}
+
+/// Whether this process should look for unrecorded objects now (and notes that it does).
+fn orphan_scan_due(state: &WorkerState) -> bool {
+    let mut last = state.orphans_scanned.lock().expect("orphan scan lock");
+    if last.is_some_and(|at| at.elapsed() < ORPHAN_SCAN_EVERY) {
+        return false;
+    }
+    *last = Some(std::time::Instant::now());
+    true
 }
 
 async fn requeue_stranded_uploads(state: &WorkerState) -> Result<(), JobError> {
@@ -90,36 +121,6 @@ async fn requeue_stranded_uploads(state: &WorkerState) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn remove_orphaned_blobs(state: &WorkerState) -> Result<(), JobError> {
-    let dir = state.storage.blobs_dir();
-    let candidates = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Uuid>> {
-        let cutoff = std::time::SystemTime::now() - ORPHAN_MIN_AGE;
-        let mut ids = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let old = entry.metadata()?.modified()? < cutoff;
-            if let (true, Some(id)) = (
-                old,
-                entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| Uuid::parse_str(n).ok()),
-            ) {
-                ids.push(id);
-            }
-        }
-        Ok(ids)
-    })
-    .await??;
-    for chunk in candidates.chunks(1000) {
-        for id in maintenance::unreferenced_blobs(&state.pool, chunk).await? {
-            tracing::info!(blob = %id, "removing orphaned blob");
-            state.storage.remove_blob(id).await?;
-        }
-    }
-    Ok(())
-}
-
 /// Queues a regeneration for architectures with unpublished changes and no pending job (their
 /// job died with a worker), skipping those being built right now.
 async fn requeue_stranded_regenerations(state: &WorkerState) -> Result<(), JobError> {
@@ -132,136 +133,6 @@ async fn requeue_stranded_regenerations(state: &WorkerState) -> Result<(), JobEr
             requeued?;
             tracing::warn!(repo_arch.id = id, "re-queued a lost regeneration");
         }
-    }
-    Ok(())
-}
-
-/// Deletes package files whose grace period after leaving the database is over.
-async fn delete_retired_files(state: &WorkerState) -> Result<(), JobError> {
-    for file in regen::due_retired_files(&state.pool, 1000).await? {
-        if !file.named {
-            let (Ok(distro), Ok(repo), Ok(arch)) = (
-                DistroName::parse(&file.distro),
-                RepoName::parse(&file.repo),
-                ArchName::parse(&file.arch),
-            ) else {
-                continue;
-            };
-            let Some(name) =
-                Some(&file.filename).filter(|n| !n.contains('/') && !n.starts_with('.'))
-            else {
-                continue;
-            };
-            let path = state.storage.arch_dir(&distro, &repo, &arch).join(name);
-            match tokio::fs::remove_file(&path).await {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
-                _ => tracing::info!(file = %path.display(), "deleted a retired package file"),
-            }
-        }
-        regen::forget_retired_file(&state.pool, file.repo_arch_id, &file.filename).await?;
-    }
-    Ok(())
-}
-
-/// Moves published trees that no repository architecture owns any more (left by a crash
-/// between a removal's commit and its rename) to the trash, and empties the trash.
-async fn discard_orphaned_trees(state: &WorkerState) -> Result<(), JobError> {
-    // Directories are listed before rows are read: a directory seen here was created after its
-    // row committed, so its row is visible below unless it was removed.
-    let root = state.storage.repos_dir();
-    let dirs = tokio::task::spawn_blocking(move || list_trees(&root)).await??;
-    let paths = regen::all_paths(&state.pool).await?;
-    let ids: HashMap<(&str, &str, &str), i64> = paths
-        .iter()
-        .map(|p| {
-            (
-                (p.distro.as_str(), p.repo.as_str(), p.arch.as_str()),
-                p.repo_arch_id,
-            )
-        })
-        .collect();
-    let distros: HashSet<&str> = paths.iter().map(|p| p.distro.as_str()).collect();
-    let repos: HashSet<(&str, &str)> = paths
-        .iter()
-        .map(|p| (p.distro.as_str(), p.repo.as_str()))
-        .collect();
-    for (path, distro, repo, arch) in dirs {
-        let owner = match (&repo, &arch) {
-            (None, _) => distros.contains(distro.as_str()).then_some(None),
-            (Some(repo), None) => repos
-                .contains(&(distro.as_str(), repo.as_str()))
-                .then_some(None),
-            (Some(repo), Some(arch)) => ids
-                .get(&(distro.as_str(), repo.as_str(), arch.as_str()))
-                .map(Some),
-        };
-        match owner {
-            None => {
-                tracing::info!(dir = %path.display(), "discarding a tree no repository owns");
-                state.storage.discard_tree(&path).await?;
-            }
-            Some(Some(id)) => remove_build_leftovers(state, *id, path).await?,
-            Some(None) => {}
-        }
-    }
-    let storage = state.storage.clone();
-    tokio::task::spawn_blocking(move || storage.empty_trash()).await??;
-    Ok(())
-}
-
-type Tree = (PathBuf, String, Option<String>, Option<String>);
-
-/// Distribution, repository and architecture directories under `root`, parents first.
-fn list_trees(root: &Path) -> std::io::Result<Vec<Tree>> {
-    let names = |dir: &Path| -> std::io::Result<Vec<(PathBuf, String)>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            if entry.file_type()?.is_dir()
-                && let Some(name) = entry.file_name().to_str()
-            {
-                out.push((entry.path(), name.to_owned()));
-            }
-        }
-        Ok(out)
-    };
-    let mut trees = Vec::new();
-    for (distro_path, distro) in names(root)? {
-        trees.push((distro_path.clone(), distro.clone(), None, None));
-        for (repo_path, repo) in names(&distro_path)? {
-            trees.push((repo_path.clone(), distro.clone(), Some(repo.clone()), None));
-            for (arch_path, arch) in names(&repo_path)? {
-                trees.push((arch_path, distro.clone(), Some(repo.clone()), Some(arch)));
-            }
-        }
-    }
-    Ok(trees)
-}
-
-/// Deletes temporary files a build that died half-way left in an architecture's directory,
-/// unless a build is running there now.
-async fn remove_build_leftovers(
-    state: &WorkerState,
-    repo_arch_id: i64,
-    dir: PathBuf,
-) -> Result<(), JobError> {
-    let has_leftovers = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || publish::has_leftovers(&dir)).await??
-    };
-    if !has_leftovers {
-        return Ok(());
-    }
-    let key = Lock::Regenerate { repo_arch_id };
-    let mut conn = state.pool.acquire().await?;
-    if locks::try_lock(&mut conn, &key).await? {
-        let removed = tokio::task::spawn_blocking(move || publish::remove_leftovers(&dir)).await?;
-        locks::unlock(&mut conn, &key).await?;
-        tracing::info!(
-            repo_arch.id = repo_arch_id,
-            files = removed?,
-            "removed leftovers of an interrupted build"
-        );
     }
     Ok(())
 }

@@ -5,7 +5,6 @@ use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::names::{ArchName, DistroName, NameError, PackageName, RepoName};
 use rieter::removal;
-use uuid::Uuid;
 
 use super::Tag;
 use crate::auth::{Action, Credentials};
@@ -21,7 +20,7 @@ pub enum PackageRemoved {
 
 #[derive(ApiResponse)]
 pub enum TreeRemoved {
-    /// Removed, with its databases and package files.
+    /// Removed, with its databases and package files (no longer served from now on).
     #[oai(status = 204)]
     Removed,
 }
@@ -57,7 +56,7 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs =
+        let removed =
             removal::remove_package(&state.pool, &distro, &repo, &arch, package.as_str(), &actor)
                 .await
                 .map_err(|e| ApiError::database("removing a package", e))?
@@ -67,8 +66,7 @@ impl RemoveApi {
                         name.0
                     ))
                 })?;
-        remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, %arch, package = %name.0, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "package removed");
+        tracing::info!(%distro, %repo, %arch, package = %name.0, removed, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "package removed");
         Ok(PackageRemoved::Accepted)
     }
 
@@ -98,17 +96,13 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_arch(&state.pool, &distro, &repo, &arch, &actor)
+        let removed = removal::remove_arch(&state.pool, &distro, &repo, &arch, &actor)
             .await
             .map_err(|e| ApiError::database("removing an architecture", e))?
             .ok_or_else(|| {
                 ApiError::not_found(format!("no architecture {arch} in {distro}/{repo}"))
             })?;
-        if !arch.is_any() {
-            discard(&state, state.storage.arch_dir(&distro, &repo, &arch)).await;
-        }
-        remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, %arch, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "architecture removed");
+        tracing::info!(%distro, %repo, %arch, packages = removed, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "architecture removed");
         Ok(TreeRemoved::Removed)
     }
 
@@ -136,13 +130,11 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_repo(&state.pool, &distro, &repo, &actor)
+        let removed = removal::remove_repo(&state.pool, &distro, &repo, &actor)
             .await
             .map_err(|e| ApiError::database("removing a repository", e))?
             .ok_or_else(|| ApiError::not_found(format!("no repository {distro}/{repo}")))?;
-        discard(&state, state.storage.repo_dir(&distro, &repo)).await;
-        remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, %repo, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "repository removed");
+        tracing::info!(%distro, %repo, packages = removed, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "repository removed");
         Ok(TreeRemoved::Removed)
     }
 
@@ -165,13 +157,11 @@ impl RemoveApi {
                 },
             )
             .await?;
-        let blobs = removal::remove_distro(&state.pool, &distro, &actor)
+        let removed = removal::remove_distro(&state.pool, &distro, &actor)
             .await
             .map_err(|e| ApiError::database("removing a distribution", e))?
             .ok_or_else(|| ApiError::not_found(format!("no distribution {distro}")))?;
-        discard(&state, state.storage.distro_dir(&distro)).await;
-        remove_blobs(&state, blobs).await;
-        tracing::info!(%distro, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "distribution removed");
+        tracing::info!(%distro, packages = removed, actor.kind = actor.kind().as_str(), actor.prefix = actor.prefix(), "distribution removed");
         Ok(TreeRemoved::Removed)
     }
 }
@@ -191,21 +181,4 @@ fn repo_name(name: &str) -> Result<RepoName, ApiError> {
 
 fn arch_name(name: &str) -> Result<ArchName, ApiError> {
     ArchName::parse(name).map_err(not_found)
-}
-
-/// Takes a removed tree out of service. A failure here is repaired by the worker's sweep,
-/// which discards trees no repository owns, so it is logged rather than returned.
-async fn discard(state: &AppState, dir: std::path::PathBuf) {
-    if let Err(err) = state.storage.discard_tree(&dir).await {
-        tracing::warn!(dir = %dir.display(), error = %err, "could not discard a removed tree; the sweep will");
-    }
-}
-
-/// Deletes the blobs of removed packages; leftovers are found by the sweep.
-async fn remove_blobs(state: &AppState, blobs: Vec<Uuid>) {
-    for blob in blobs {
-        if let Err(err) = state.storage.remove_blob(blob).await {
-            tracing::warn!(blob = %blob, error = %err, "could not delete a removed package's blob");
-        }
-    }
 }

@@ -2,13 +2,12 @@
 //! databases and package files, with the caching and range semantics pacman relies on
 //! (`If-Modified-Since` → 304 on `-Sy`, `Range` to resume downloads).
 
-use std::os::unix::fs::MetadataExt;
-
 use poem::Body;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
+use rieter::blobs::Digest;
 use rieter::db::catalogue;
 use rieter::names::{ArchName, DistroName, RepoName};
 use rieter::publish::DbFileNames;
@@ -157,27 +156,28 @@ async fn serve(
     ) else {
         return Err(not_found());
     };
-    if file.is_empty() || file.starts_with('.') || file.contains(['/', '\0']) {
+    if file.is_empty() || file.len() > MAX_FILE_NAME || file.contains(['/', '\0']) {
         return Err(not_found());
     }
-    let path = state.storage.arch_dir(&distro, &repo, &arch).join(file);
-    // A conditional request (`pacman -Sy` with a current database) and HEAD are answered
-    // from `stat` alone; the file is opened only to send a body.
-    let conditional = request.if_none_match.is_some() || request.if_modified_since.is_some();
-    let (mut opened, mut meta) = match file_read::stat_or_open(&path, !request.head && !conditional)
-    {
-        Ok(found) => found,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return empty_database(state, &distro, &repo, &arch, file, &request)
-                .await?
-                .ok_or_else(not_found);
-        }
-        Err(err) => return Err(ApiError::internal("opening a repository file", err)),
+    let found = state
+        .published
+        .find(
+            &state.reads,
+            distro.as_str(),
+            repo.as_str(),
+            arch.as_str(),
+            file,
+        )
+        .await
+        .map_err(|e| ApiError::database("looking up a repository file", e))?;
+    let Some(found) = found else {
+        return empty_database(state, &distro, &repo, &arch, file, &request)
+            .await?
+            .ok_or_else(not_found);
     };
-    if !meta.is_file() {
-        return Err(not_found());
-    }
-    let mut validators = validators_of(&meta);
+    // A conditional request (`pacman -Sy` with a current database) and HEAD are answered
+    // from the manifest alone; the blob is read only to send a body.
+    let validators = Validators::of_blob(&found.digest, found.modified_at.into());
     if validators.not_modified(
         request.if_none_match.as_deref(),
         request.if_modified_since.as_deref(),
@@ -187,66 +187,87 @@ async fn serve(
             validators.etag,
         ));
     }
-    if opened.is_none() && !request.head {
-        // The opened file's own metadata, so the headers describe the body sent even if the
-        // file was replaced since the `stat`.
-        let (file, file_meta) = match file_read::open(&path) {
-            Ok(found) => found,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
-            Err(err) => return Err(ApiError::internal("opening a repository file", err)),
-        };
-        validators = validators_of(&file_meta);
-        (opened, meta) = (Some(file), file_meta);
-    }
-    let len = meta.len();
-    let selection = select(
+    let len = found.size as u64;
+    let (start, part) = match select(
         request.range.as_deref(),
         request.if_range.as_deref(),
         len,
         &validators,
-    );
-    let body = |start: u64, len: u64| match &opened {
-        None => Ok(Binary(Body::empty())),
-        Some(file) => file
-            .body(start, len)
-            .map(Binary)
-            .map_err(|e| ApiError::internal("reading a repository file", e)),
+    ) {
+        Selection::Full => (0, len),
+        Selection::Partial { start, end } => (start, end - start + 1),
+        Selection::Unsatisfiable => {
+            return Ok(FileResponse::RangeNotSatisfiable(
+                Json(Problem::new(
+                    poem::http::StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("the range lies outside the file's {len} bytes"),
+                )),
+                format!("bytes */{len}"),
+            ));
+        }
     };
-    match selection {
-        Selection::Full => Ok(FileResponse::Ok(
-            body(0, len)?,
+    let body = if request.head {
+        Body::empty()
+    } else {
+        blob_body(state, &found.digest, len, start, part)
+            .await?
+            .ok_or_else(not_found)?
+    };
+    if part == len {
+        return Ok(FileResponse::Ok(
+            Binary(body),
             len,
             validators.last_modified(),
             validators.etag,
             ACCEPT_RANGES.to_owned(),
-        )),
-        Selection::Partial { start, end } => {
-            let part = end - start + 1;
-            Ok(FileResponse::Partial(
-                body(start, part)?,
-                part,
-                format!("bytes {start}-{end}/{len}"),
-                validators.last_modified(),
-                validators.etag,
-                ACCEPT_RANGES.to_owned(),
-            ))
-        }
-        Selection::Unsatisfiable => Ok(FileResponse::RangeNotSatisfiable(
-            Json(Problem::new(
-                poem::http::StatusCode::RANGE_NOT_SATISFIABLE,
-                format!("the range lies outside the file's {len} bytes"),
-            )),
-            format!("bytes */{len}"),
-        )),
+        ));
     }
+    Ok(FileResponse::Partial(
+        Binary(body),
+        part,
+        format!("bytes {start}-{}/{len}", start + part - 1),
+        validators.last_modified(),
+        validators.etag,
+        ACCEPT_RANGES.to_owned(),
+    ))
 }
 
-fn validators_of(meta: &std::fs::Metadata) -> Validators {
-    Validators::new(
-        meta.len(),
-        meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-        meta.ino(),
-    )
+/// The longest file name looked up; the manifest holds nothing longer.
+const MAX_FILE_NAME: usize = 4096;
+
+/// `len` bytes from `start` of a blob of `size` bytes; `None` if the blob is gone (a file whose
+/// grace period ended during this request, or a store that lost it).
+async fn blob_body(
+    state: &AppState,
+    digest: &Digest,
+    size: u64,
+    start: u64,
+    len: u64,
+) -> Result<Option<Body>, ApiError> {
+    // The local backend's blob is a file: read it as nginx would, without the object store.
+    if let Some(path) = state.blobs.local_path(digest) {
+        let file = match file_read::open(&path) {
+            Ok((file, _)) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(blob = %digest, "a served file's blob is missing");
+                return Ok(None);
+            }
+            Err(err) => return Err(ApiError::internal("opening a blob", err)),
+        };
+        return file
+            .body(start, len)
+            .map(Some)
+            .map_err(|e| ApiError::internal("reading a blob", e));
+    }
+    let range = (start != 0 || len != size).then_some(start..start + len);
+    match state.blobs.read(digest, range).await {
+        Ok(stream) => Ok(Some(Body::from_bytes_stream(stream))),
+        Err(err) if err.is_not_found() => {
+            tracing::warn!(blob = %digest, "a served file's blob is missing");
+            Ok(None)
+        }
+        Err(err) => Err(ApiError::internal("reading a blob", err)),
+    }
 }
 
 fn not_found(distro: &str, repo: &str, arch: &str, file: &str) -> ApiError {
@@ -276,7 +297,7 @@ async fn empty_database(
         .map_err(|e| ApiError::internal("rendering an empty database", e))?;
     let len = bytes.len() as u64;
     // Dated at the epoch, so the first real database is always newer to If-Modified-Since.
-    let validators = Validators::new(len, std::time::UNIX_EPOCH, 0);
+    let validators = Validators::of_blob(&Digest::of(&bytes), std::time::UNIX_EPOCH);
     let body = if request.head {
         Body::empty()
     } else {

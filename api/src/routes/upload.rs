@@ -6,8 +6,9 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
+use rieter::blobs::BlobError;
 use rieter::db::uploads::{self, NewUpload};
-use rieter::ingest;
+use rieter::ingest::{self, AcceptError};
 use rieter::names::{DistroName, RepoName};
 use rieter::storage::{ReceiveError, ReceivedBlob};
 use uuid::Uuid;
@@ -190,24 +191,18 @@ async fn receive(
     ))
 }
 
-/// Stores the blob under its final name, then records the upload and its job. The blob is in
-/// place before the row commits, so a committed upload always has its file; a blob whose
-/// commit never happened is removed here or, after a crash, by the worker's sweep.
+/// Stores the blob and records the upload with its job ([`ingest::accept`]).
 async fn record(state: &AppState, blob: &ReceivedBlob, upload: &NewUpload) -> Result<(), ApiError> {
-    if let Err(err) = state.storage.keep(blob, upload.id).await {
-        let _ = state.storage.remove_blob(upload.id).await;
-        return Err(match err.kind() {
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+    ingest::accept(&state.pool, &state.blobs, blob, upload)
+        .await
+        .map_err(|err| match err {
+            err if err.is_storage_full() => {
                 ApiError::insufficient_storage("the server has no space left to store the upload")
             }
-            _ => ApiError::internal("storing an upload", err),
-        });
-    }
-    if let Err(err) = ingest::accept(&state.pool, upload).await {
-        let _ = state.storage.remove_blob(upload.id).await;
-        return Err(ApiError::database("recording an upload", err));
-    }
-    Ok(())
+            AcceptError::Db(err) => ApiError::database("recording an upload", err),
+            AcceptError::Blob(BlobError::Db(err)) => ApiError::database("recording an upload", err),
+            AcceptError::Blob(err) => ApiError::internal("storing an upload", err),
+        })
 }
 
 fn too_large(limit: u64) -> ApiError {

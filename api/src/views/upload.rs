@@ -132,7 +132,7 @@ impl From<Upload> for UploadView {
             distro: u.distro,
             repo: u.repo,
             size: u.size,
-            sha256: u.sha256,
+            sha256: u.sha256.into_string(),
             package,
             uploaded_by: u.uploaded_by.map(Into::into),
             created_at: u.created_at,

@@ -8,6 +8,8 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::blobs::Digest;
+
 /// What an advisory lock protects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lock<'a> {
@@ -19,6 +21,11 @@ pub enum Lock<'a> {
     Scratch { instance: Uuid },
     /// Decisions about one package name in one repository (transaction lock).
     PackageName { repo_id: i64, name: &'a str },
+    /// Storing, claiming or collecting one blob (transaction lock for claims, session lock
+    /// for the collector).
+    Blob { digest: &'a Digest },
+    /// Moving a 0.1.0 data directory into the blob store (session lock).
+    Upgrade,
 }
 
 impl Lock<'_> {
@@ -29,6 +36,8 @@ impl Lock<'_> {
             Self::Regenerate { repo_arch_id } => format!("rieter.regen:{repo_arch_id}"),
             Self::Scratch { instance } => format!("rieter.scratch.{instance}"),
             Self::PackageName { repo_id, name } => format!("rieter.package:{repo_id}:{name}"),
+            Self::Blob { digest } => format!("rieter.blob:{digest}"),
+            Self::Upgrade => "rieter.upgrade".to_owned(),
         }
     }
 }
@@ -97,6 +106,11 @@ mod tests {
                 name: "foo",
             }
             .key(),
+            Lock::Blob {
+                digest: &Digest::of(b""),
+            }
+            .key(),
+            Lock::Upgrade.key(),
         ];
         assert_eq!(
             keys,
@@ -105,6 +119,8 @@ mod tests {
                 "rieter.regen:7",
                 "rieter.scratch.00000000-0000-0000-0000-000000000000",
                 "rieter.package:7:foo",
+                "rieter.blob:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "rieter.upgrade",
             ]
         );
     }

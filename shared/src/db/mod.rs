@@ -1,12 +1,14 @@
 //! Database access, one module per aggregate. Queries are checked at compile time against the
 //! migrated schema (`.sqlx/` holds the offline data for builds without a database).
 
+pub mod blobs;
 pub mod catalogue;
 pub mod events;
 pub mod keys;
 pub mod listing;
 pub mod locks;
 pub mod maintenance;
+pub mod manifest;
 pub mod packages;
 pub mod regen;
 pub mod removals;

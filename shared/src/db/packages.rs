@@ -3,6 +3,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::blobs::Digest;
 use crate::package::PkgInfo;
 
 /// A package already in the repository that a new one of the same name would replace.
@@ -12,7 +13,7 @@ pub struct Current {
     pub upload_id: Uuid,
     pub arch: String,
     pub version: String,
-    pub sha256: String,
+    pub sha256: Digest,
     /// Whether the upload that brought it is published (its database is live).
     pub published: bool,
 }
@@ -27,7 +28,7 @@ pub async fn current_for(
 ) -> Result<Vec<Current>, sqlx::Error> {
     sqlx::query_as!(
         Current,
-        r#"select p.id, p.upload_id, p.arch, p.version, p.sha256,
+        r#"select p.id, p.upload_id, p.arch, p.version, p.sha256 as "sha256: Digest",
                   (u.status = 'published') as "published!"
            from packages p join uploads u on u.id = p.upload_id
            where p.repo_id = $1 and p.name = $2
@@ -48,7 +49,7 @@ pub struct NewPackage<'a> {
     pub info: &'a PkgInfo,
     pub filename: &'a str,
     pub compressed_size: i64,
-    pub sha256: &'a str,
+    pub sha256: &'a Digest,
     pub md5: &'a str,
     pub files: &'a [String],
     pub db_member: &'a [u8],
@@ -79,7 +80,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
         info.installed_size,
         new.compressed_size,
         new.filename,
-        new.sha256,
+        new.sha256 as &Digest,
         new.md5,
         &info.licenses,
         &info.groups,
@@ -117,7 +118,7 @@ pub struct Deleted {
     pub version: String,
 }
 
-/// Deletes packages, returning what they were (their uploads own their blobs).
+/// Deletes packages, returning what they were.
 pub async fn delete(
     executor: impl PgExecutor<'_>,
     ids: &[i64],

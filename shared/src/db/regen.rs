@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgExecutor, PgPool};
-use uuid::Uuid;
-
 use super::{DbError, uploads};
+use crate::blobs::Digest;
 use crate::jobs::{self, Regenerate};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 /// Records a catalogue change in the given repository architectures and queues one
 /// regeneration job for each that has none pending, due at once (the job itself waits for the
@@ -153,16 +152,19 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
 pub struct SnapshotPackage {
     pub id: i64,
     pub filename: String,
-    pub upload_id: Uuid,
+    pub digest: Digest,
+    pub size: i64,
     pub db_member: Vec<u8>,
     pub files_member: Vec<u8>,
 }
 
-/// A package a snapshot listed, without its entries: what [`finish`] needs.
+/// A package a snapshot listed, without its entries: what publishing needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub id: i64,
     pub filename: String,
+    pub digest: Digest,
+    pub size: i64,
 }
 
 /// The packages of one database and the change they reflect, read in one snapshot.
@@ -205,9 +207,11 @@ pub async fn snapshot(
     {
         let mut rows = sqlx::query_as!(
             SnapshotPackage,
-            "select id, filename, upload_id, db_member, files_member from packages
-             where repo_id = $1 and (arch = $2 or arch = 'any')
-             order by name collate \"C\", arch",
+            r#"select id, filename, sha256 as "digest: Digest", compressed_size as size,
+                      db_member, files_member
+               from packages
+               where repo_id = $1 and (arch = $2 or arch = 'any')
+               order by name collate "C", arch"#,
             target.repo_id,
             target.arch
         )
@@ -218,6 +222,8 @@ pub async fn snapshot(
             packages.push(Listed {
                 id: package.id,
                 filename: package.filename.clone(),
+                digest: package.digest.clone(),
+                size: package.size,
             });
             batch.push(package);
             if batch.len() == SNAPSHOT_BATCH {
@@ -238,24 +244,26 @@ pub async fn snapshot(
     }))
 }
 
-/// Records that the databases of `snapshot` are live: publishes the uploads they list and
-/// schedules files they no longer name for deletion after `grace`. Returns false if the
-/// repository architecture was removed meanwhile.
+/// Locks a repository architecture's row for a publish; false if it was removed.
+pub async fn lock_target(conn: &mut PgConnection, repo_arch_id: i64) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!(
+        "select id from repo_arches where id = $1 for update",
+        repo_arch_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Records, in the publishing transaction, that the databases of `snapshot` are live: counts
+/// the build and publishes the uploads they list.
 pub async fn finish(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     repo_arch_id: i64,
     snapshot: &Snapshot,
-    stale: &[String],
-    grace: Duration,
-) -> Result<bool, DbError> {
+) -> Result<(), sqlx::Error> {
     let ids: Vec<i64> = snapshot.packages.iter().map(|p| p.id).collect();
-    let named: Vec<String> = snapshot
-        .packages
-        .iter()
-        .map(|p| p.filename.clone())
-        .collect();
-    let mut tx = pool.begin().await?;
-    let updated = sqlx::query!(
+    sqlx::query!(
         "update repo_arches
          set built_seq = greatest(built_seq, $2),
              build_count = build_count + 1,
@@ -265,37 +273,16 @@ pub async fn finish(
         repo_arch_id,
         snapshot.change_seq
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(false);
-    }
     sqlx::query!(
         "update uploads set status = 'published', updated_at = now()
          where status = 'parsed' and package_id = any($1)",
         &ids
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    sqlx::query!(
-        "insert into retired_files (repo_arch_id, filename, delete_after)
-         select $1, f, now() + make_interval(secs => $3) from unnest($2::text[]) as f
-         on conflict (repo_arch_id, filename) do nothing",
-        repo_arch_id,
-        stale,
-        grace.as_secs_f64()
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "delete from retired_files where repo_arch_id = $1 and filename = any($2)",
-        repo_arch_id,
-        &named
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Repository architectures with unpublished changes and no regeneration job pending: their
@@ -323,74 +310,4 @@ pub async fn requeue(pool: &PgPool, repo_arch_id: i64) -> Result<(), DbError> {
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// A file whose grace period is over.
-#[derive(Debug, Clone)]
-pub struct RetiredFile {
-    pub repo_arch_id: i64,
-    pub distro: String,
-    pub repo: String,
-    pub arch: String,
-    pub filename: String,
-    /// Whether the live database names it again (re-uploaded meanwhile): then it stays.
-    pub named: bool,
-}
-
-pub async fn due_retired_files(
-    executor: impl PgExecutor<'_>,
-    limit: i64,
-) -> Result<Vec<RetiredFile>, sqlx::Error> {
-    sqlx::query_as!(
-        RetiredFile,
-        r#"select rf.repo_arch_id, d.name as distro, r.name as repo, ra.arch, rf.filename,
-                  exists (select 1 from packages p
-                          where p.repo_id = ra.repo_id and p.filename = rf.filename
-                            and (p.arch = ra.arch or p.arch = 'any')) as "named!"
-           from retired_files rf
-           join repo_arches ra on ra.id = rf.repo_arch_id
-           join repos r on r.id = ra.repo_id
-           join distros d on d.id = r.distro_id
-           where rf.delete_after < now()
-           order by rf.delete_after
-           limit $1"#,
-        limit
-    )
-    .fetch_all(executor)
-    .await
-}
-
-pub async fn forget_retired_file(
-    executor: impl PgExecutor<'_>,
-    repo_arch_id: i64,
-    filename: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "delete from retired_files where repo_arch_id = $1 and filename = $2",
-        repo_arch_id,
-        filename
-    )
-    .execute(executor)
-    .await?;
-    Ok(())
-}
-
-/// A repository architecture by its names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ArchPath {
-    pub repo_arch_id: i64,
-    pub distro: String,
-    pub repo: String,
-    pub arch: String,
-}
-
-/// Every repository architecture, to find directories that no longer belong to one.
-pub async fn all_paths(executor: impl PgExecutor<'_>) -> Result<Vec<ArchPath>, sqlx::Error> {
-    sqlx::query_as!(
-        ArchPath,
-        "select ra.id as repo_arch_id, d.name as distro, r.name as repo, ra.arch from repo_arches ra
-         join repos r on r.id = ra.repo_id join distros d on d.id = r.distro_id"
-    )
-    .fetch_all(executor)
-    .await
 }

@@ -6,6 +6,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::actor::{Actor, ActorError};
+use crate::blobs::Digest;
 use crate::names::{DistroName, RepoName};
 
 /// Where an upload stands. `published` and `failed` are final.
@@ -49,7 +50,7 @@ pub struct Upload {
     pub status: UploadStatus,
     pub error: Option<String>,
     pub size: i64,
-    pub sha256: String,
+    pub sha256: Digest,
     pub md5: String,
     pub allow_downgrade: bool,
     pub overwrite: bool,
@@ -71,7 +72,7 @@ pub(crate) struct UploadRow {
     pub status: UploadStatus,
     pub error: Option<String>,
     pub size: i64,
-    pub sha256: String,
+    pub sha256: Digest,
     pub md5: String,
     pub allow_downgrade: bool,
     pub overwrite: bool,
@@ -125,7 +126,7 @@ pub struct NewUpload {
     pub distro: DistroName,
     pub repo: RepoName,
     pub size: i64,
-    pub sha256: String,
+    pub sha256: Digest,
     pub md5: String,
     pub allow_downgrade: bool,
     pub overwrite: bool,
@@ -147,7 +148,7 @@ pub async fn insert(
         upload.distro.as_str(),
         upload.repo.as_str(),
         upload.size,
-        upload.sha256,
+        &upload.sha256 as &Digest,
         upload.md5,
         upload.allow_downgrade,
         upload.overwrite,
@@ -165,7 +166,7 @@ pub async fn insert(
 pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
         UploadRow,
-        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
+        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
                   package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
                   uploaded_by_prefix, created_at, updated_at
@@ -182,7 +183,7 @@ pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Uplo
 pub async fn lock(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
         UploadRow,
-        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256, md5,
+        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
                   package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
                   uploaded_by_prefix, created_at, updated_at

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 
+use crate::blobs::Digest;
 use crate::db::packages::Current;
 use crate::version::{Version, vercmp};
 
@@ -27,11 +28,11 @@ pub struct Permissions {
 pub fn decide(
     name: &str,
     version: &Version,
-    sha256: &str,
+    sha256: &Digest,
     current: &[Current],
     permissions: Permissions,
 ) -> Decision {
-    if let Some(same) = current.iter().find(|c| c.sha256 == sha256) {
+    if let Some(same) = current.iter().find(|c| c.sha256 == *sha256) {
         return Decision::Unchanged {
             package_id: same.id,
             published: same.published,
@@ -72,9 +73,13 @@ mod tests {
             upload_id: Uuid::nil(),
             arch: "x86_64".into(),
             version: version.into(),
-            sha256: sha.into(),
+            sha256: d(sha),
             published: true,
         }
+    }
+
+    fn d(s: &str) -> Digest {
+        Digest::of(s.as_bytes())
     }
 
     fn v(s: &str) -> Version {
@@ -89,7 +94,7 @@ mod tests {
     #[test]
     fn new_names_are_inserted() {
         assert_eq!(
-            decide("a", &v("1.0-1"), "s", &[], NONE),
+            decide("a", &v("1.0-1"), &d("s"), &[], NONE),
             Decision::Insert { replace: vec![] }
         );
     }
@@ -98,11 +103,11 @@ mod tests {
     fn newer_versions_replace_older_ones() {
         let cur = [current(7, "1.0-1", "old")];
         assert_eq!(
-            decide("a", &v("1.0-2"), "new", &cur, NONE),
+            decide("a", &v("1.0-2"), &d("new"), &cur, NONE),
             Decision::Insert { replace: vec![7] }
         );
         assert_eq!(
-            decide("a", &v("1:0.1-1"), "new", &cur, NONE),
+            decide("a", &v("1:0.1-1"), &d("new"), &cur, NONE),
             Decision::Insert { replace: vec![7] }
         );
     }
@@ -111,7 +116,7 @@ mod tests {
     fn identical_files_change_nothing() {
         let cur = [current(7, "1.0-1", "same")];
         assert_eq!(
-            decide("a", &v("1.0-1"), "same", &cur, NONE),
+            decide("a", &v("1.0-1"), &d("same"), &cur, NONE),
             Decision::Unchanged {
                 package_id: 7,
                 published: true
@@ -122,7 +127,7 @@ mod tests {
     #[test]
     fn downgrades_need_permission() {
         let cur = [current(7, "2.0-1", "old")];
-        let Decision::Refuse(reason) = decide("a", &v("1.0-1"), "new", &cur, NONE) else {
+        let Decision::Refuse(reason) = decide("a", &v("1.0-1"), &d("new"), &cur, NONE) else {
             panic!("downgrade accepted");
         };
         assert!(
@@ -134,7 +139,7 @@ mod tests {
             ..NONE
         };
         assert_eq!(
-            decide("a", &v("1.0-1"), "new", &cur, allowed),
+            decide("a", &v("1.0-1"), &d("new"), &cur, allowed),
             Decision::Insert { replace: vec![7] }
         );
     }
@@ -142,7 +147,7 @@ mod tests {
     #[test]
     fn same_version_with_other_content_needs_overwrite() {
         let cur = [current(7, "1.0-1", "old")];
-        let Decision::Refuse(reason) = decide("a", &v("1.0-1"), "new", &cur, NONE) else {
+        let Decision::Refuse(reason) = decide("a", &v("1.0-1"), &d("new"), &cur, NONE) else {
             panic!("overwrite accepted");
         };
         assert!(reason.contains("overwrite=true"), "{reason}");
@@ -151,7 +156,7 @@ mod tests {
             ..NONE
         };
         assert_eq!(
-            decide("a", &v("1.0-1"), "new", &cur, allowed),
+            decide("a", &v("1.0-1"), &d("new"), &cur, allowed),
             Decision::Insert { replace: vec![7] }
         );
     }

@@ -3,6 +3,7 @@
 
 mod accept;
 mod decide;
+mod parse;
 mod start;
 
 use std::collections::BTreeSet;
@@ -10,11 +11,13 @@ use std::collections::BTreeSet;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-pub use accept::accept;
+pub use accept::{AcceptError, accept};
 pub use decide::{Decision, Permissions, decide};
+pub use parse::{BlobFacts, ParseBlobError, parse_blob, render};
 pub use start::{MAX_PARSE_STARTS, Start, start};
 
 use crate::actor::Actor;
+use crate::blobs::Digest;
 use crate::db::locks::{self, Lock};
 use crate::db::uploads::{self, UploadStatus};
 use crate::db::{DbError, catalogue, events, packages, regen};
@@ -36,7 +39,7 @@ pub struct IngestPackage<'a> {
     pub repo: &'a RepoName,
     pub parsed: &'a ParsedPackage,
     pub size: i64,
-    pub sha256: &'a str,
+    pub sha256: &'a Digest,
     pub md5: &'a str,
     pub permissions: Permissions,
     pub db_member: &'a [u8],
@@ -45,15 +48,12 @@ pub struct IngestPackage<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The package is in the catalogue; the listed blobs belonged to packages it replaced.
-    Added {
-        package_id: i64,
-        replaced_blobs: Vec<Uuid>,
-    },
+    /// The package is in the catalogue, replacing `replaced` packages.
+    Added { package_id: i64, replaced: usize },
     /// The identical package was already current.
     Unchanged { package_id: i64 },
-    /// The version rules refused it: the upload is failed with this reason (its blob is the
-    /// caller's to delete); the catalogue is unchanged.
+    /// The version rules refused it: the upload is failed with this reason; the catalogue is
+    /// unchanged.
     Refused(String),
     /// Another delivery of the same job already finished this upload.
     AlreadyDone,
@@ -130,11 +130,7 @@ pub async fn record(
                 pkg.upload_id
             );
             uploads::fail_for_removed_packages(&mut *tx, &replace, &reason, false).await?;
-            let replaced_blobs = packages::delete(&mut *tx, &replace)
-                .await?
-                .into_iter()
-                .map(|d| d.upload_id)
-                .collect();
+            let replaced = packages::delete(&mut *tx, &replace).await?.len();
             let filename = pkg.parsed.filename();
             let package_id = packages::insert(
                 &mut tx,
@@ -173,7 +169,7 @@ pub async fn record(
             tx.commit().await?;
             Ok(Outcome::Added {
                 package_id,
-                replaced_blobs,
+                replaced,
             })
         }
     }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{LogFormat, Secret, SettingsError};
+use crate::blobs::Location;
 use crate::names::DistroName;
 use serde::Deserialize;
 
@@ -16,9 +17,17 @@ const PLACEHOLDER_PREFIX: &str = "change-me";
 pub struct ApiConfig {
     /// Postgres connection URL (`RIETER_DATABASE_URL`).
     pub database_url: Secret<String>,
-    /// Where blobs and repository trees are stored (`RIETER_DATA_DIR`).
+    /// This process's scratch space, and the local blob store unless `storage` says otherwise
+    /// (`RIETER_DATA_DIR`).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Where blobs (package files, database archives) are stored (`RIETER_STORAGE`): unset
+    /// for the directory `blobs` of the data directory, `file:///absolute/path`, or
+    /// `s3://bucket/optional/prefix` for an S3-compatible object store, whose endpoint,
+    /// region and credentials come from the standard variables (`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, ...).
+    #[serde(default)]
+    pub storage: Option<String>,
     /// Address to listen on, host:port (`RIETER_BIND`).
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
@@ -124,7 +133,14 @@ impl ApiConfig {
         Ok(config)
     }
 
+    /// The blob store `storage` names.
+    pub fn blob_location(&self) -> Result<Location, SettingsError> {
+        Location::parse(self.storage.as_deref(), &self.data_dir)
+            .map_err(|e| SettingsError::invalid("storage", e.to_string()))
+    }
+
     pub fn validate(&self) -> Result<(), SettingsError> {
+        self.blob_location()?;
         let key = self.api_key.expose();
         if key.trim().chars().count() < MIN_API_KEY_LEN {
             return Err(SettingsError::invalid(

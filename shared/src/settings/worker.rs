@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{LogFormat, Secret, SettingsError};
+use crate::blobs::Location;
 use crate::names::ArchName;
 use crate::package::Limits;
 use serde::Deserialize;
@@ -12,9 +13,17 @@ use serde::Deserialize;
 pub struct WorkerConfig {
     /// Postgres connection URL (`RIETER_DATABASE_URL`).
     pub database_url: Secret<String>,
-    /// Where blobs and repository trees are stored (`RIETER_DATA_DIR`); shared with the api.
+    /// This process's scratch space, and the local blob store unless `storage` says otherwise
+    /// (`RIETER_DATA_DIR`): with a local blob store, api and workers share it.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Where blobs (package files, database archives) are stored (`RIETER_STORAGE`): unset
+    /// for the directory `blobs` of the data directory, `file:///absolute/path`, or
+    /// `s3://bucket/optional/prefix` for an S3-compatible object store, whose endpoint,
+    /// region and credentials come from the standard variables (`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, ...).
+    #[serde(default)]
+    pub storage: Option<String>,
     /// Uploads parsed at once by this process (default: the number of CPUs).
     #[serde(default = "default_parse_concurrency")]
     pub parse_concurrency: usize,
@@ -138,7 +147,14 @@ impl WorkerConfig {
         Ok(config)
     }
 
+    /// The blob store `storage` names.
+    pub fn blob_location(&self) -> Result<Location, SettingsError> {
+        Location::parse(self.storage.as_deref(), &self.data_dir)
+            .map_err(|e| SettingsError::invalid("storage", e.to_string()))
+    }
+
     pub fn validate(&self) -> Result<(), SettingsError> {
+        self.blob_location()?;
         let positive = |key: &str, ok: bool| {
             if ok {
                 Ok(())

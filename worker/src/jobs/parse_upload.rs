@@ -5,15 +5,17 @@
 //! as a start, so an upload whose parsing keeps killing the worker fails after
 //! `ingest::MAX_PARSE_STARTS` instead of being re-delivered forever.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use apalis::prelude::{BoxDynError, Data};
+use rieter::blobs::Digest;
 use rieter::db::uploads::{self, Upload};
-use rieter::ingest::{self, IngestPackage, Outcome, Permissions, Start};
+use rieter::ingest::{self, BlobFacts, IngestPackage, Outcome, ParseBlobError, Permissions, Start};
 use rieter::jobs::ParseUpload;
 use rieter::names::{DistroName, RepoName};
-use rieter::package::{self, ParsedPackage};
-use rieter::repo_db::{self, DbEntry, EntryMembers};
+use rieter::package::ParsedPackage;
+use rieter::repo_db::EntryMembers;
 use uuid::Uuid;
 
 use crate::error::{JobError, retry_transient};
@@ -51,7 +53,7 @@ async fn deliver(state: &WorkerState, id: Uuid) -> Result<(), JobError> {
         Start::GaveUp => {
             tracing::warn!(upload.id = %id, starts = ingest::MAX_PARSE_STARTS,
                 "parsing this upload never finished; failed it");
-            return Ok(state.storage.remove_blob(id).await?);
+            return Ok(());
         }
     };
     retry_transient("parsing an upload", || handle(state, &upload)).await
@@ -95,29 +97,22 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
     let info = &parsed.info;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
+        // Blobs nothing refers to any more (a replaced package's, a refused upload's) are
+        // the sweep's to collect; published ones stay until their grace period ends.
         Outcome::Added {
             package_id,
-            replaced_blobs,
-        } => {
-            tracing::info!(
-                upload.id = %id, package.id = package_id, package.name = %info.name,
-                package.version = %info.version, package.arch = %info.arch,
-                replaced = replaced_blobs.len(), duration_ms, "package added"
-            );
-            for blob in replaced_blobs {
-                // Published copies are hard links in the repository tree; they stay until
-                // the grace period after the database stops naming them.
-                state.storage.remove_blob(blob).await?;
-            }
-        }
+            replaced,
+        } => tracing::info!(
+            upload.id = %id, package.id = package_id, package.name = %info.name,
+            package.version = %info.version, package.arch = %info.arch,
+            replaced, duration_ms, "package added"
+        ),
         Outcome::Unchanged { package_id } => {
             tracing::info!(upload.id = %id, package.id = package_id, package.name = %info.name,
                 package.version = %info.version, "identical package already current");
-            state.storage.remove_blob(id).await?;
         }
         Outcome::Refused(reason) => {
             tracing::info!(upload.id = %id, package.name = %info.name, package.version = %info.version, reason, "upload refused");
-            state.storage.remove_blob(id).await?;
         }
         Outcome::AlreadyDone => tracing::debug!(upload.id = %id, "finished by another delivery"),
     }
@@ -130,35 +125,72 @@ async fn parse(
     state: &WorkerState,
     upload: &Upload,
 ) -> Result<Result<(ParsedPackage, EntryMembers), String>, JobError> {
-    let path = state.storage.blob_path(upload.id);
+    let local = LocalBlob::of(state, &upload.sha256).await?;
+    let path = local.path.clone();
     let limits = state.config.limits();
     let (size, md5, sha256) = (upload.size, upload.md5.clone(), upload.sha256.clone());
-    tokio::task::spawn_blocking(move || {
-        let parsed = match package::parse_file(&path, &limits) {
-            Ok(parsed) => parsed,
-            // The blob could not be read: a fault of ours, whatever the package holds.
-            Err(package::PackageError::Io(err)) => return Err(JobError::Io(err)),
-            Err(err) => return Ok(Err(err.to_string())),
+    let parsed = tokio::task::spawn_blocking(move || {
+        let facts = BlobFacts {
+            size,
+            sha256: &sha256,
+            md5: &md5,
         };
-        let filename = parsed.filename();
-        let entry = DbEntry::new(&parsed.info, &filename, size, &md5, &sha256);
-        let members = repo_db::render_members(&entry, &parsed.files)?;
-        Ok(Ok((parsed, members)))
+        match ingest::parse_blob(&path, &limits, facts) {
+            Ok(parsed) => Ok(Ok(parsed)),
+            Err(ParseBlobError::Refused(err)) => Ok(Err(err.to_string())),
+            // The blob could not be read: a fault of ours, whatever the package holds.
+            Err(ParseBlobError::Io(err)) => Err(JobError::Io(err)),
+        }
     })
-    .await?
+    .await?;
+    drop(local);
+    parsed
 }
 
-/// Fails the upload with `reason` and drops its blob; the catalogue is untouched.
+/// A blob as a local file: the store's own on the local backend, a scratch copy (removed when
+/// dropped) otherwise.
+struct LocalBlob {
+    path: PathBuf,
+    scratch: bool,
+}
+
+impl LocalBlob {
+    async fn of(state: &WorkerState, digest: &Digest) -> Result<Self, JobError> {
+        if let Some(path) = state.blobs.local_path(digest) {
+            return Ok(Self {
+                path,
+                scratch: false,
+            });
+        }
+        let blob = Self {
+            path: state
+                .storage
+                .scratch_dir()
+                .join(format!("{}.blob", Uuid::new_v4())),
+            scratch: true,
+        };
+        state.blobs.download(digest, &blob.path).await?;
+        Ok(blob)
+    }
+}
+
+impl Drop for LocalBlob {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Fails the upload with `reason`; the catalogue is untouched.
 async fn refuse(state: &WorkerState, upload: &Upload, reason: &str) -> Result<(), JobError> {
     tracing::info!(upload.id = %upload.id, distro = %upload.distro, repo = %upload.repo, reason, "upload refused");
     fail(state, upload.id, reason).await
 }
 
-/// Fails an upload still waiting or being parsed with `reason`, and drops its blob.
+/// Fails an upload still waiting or being parsed with `reason` (its blob, unless something
+/// else refers to it, is then the sweep's to collect).
 pub async fn fail(state: &WorkerState, id: Uuid, reason: &str) -> Result<(), JobError> {
-    // Only an upload still being parsed is failed, and only then is its blob ours to drop.
-    if uploads::fail(&state.pool, id, reason).await? {
-        state.storage.remove_blob(id).await?;
-    }
+    uploads::fail(&state.pool, id, reason).await?;
     Ok(())
 }

@@ -107,7 +107,9 @@ async fn plan_and_build(
 async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), JobError> {
     let started = Instant::now();
     let grace = Duration::from_secs(state.config.grace_period_secs);
-    let rebuilt = match regenerate::rebuild(&state.pool, &state.storage, target, grace).await {
+    let scratch = state.storage.scratch_dir();
+    let rebuilt = match regenerate::rebuild(&state.pool, &state.blobs, scratch, target, grace).await
+    {
         Err(RegenerateError::Unpublishable { package_ids, fault }) => {
             return reject(state, target, &package_ids, fault).await;
         }
@@ -147,13 +149,10 @@ async fn reject(
     fault: PackageFault,
 ) -> Result<(), JobError> {
     let reason = fault.to_string();
-    let blobs = removal::reject_packages(&state.pool, package_ids, &reason).await?;
+    let rejected = removal::reject_packages(&state.pool, package_ids, &reason).await?;
     tracing::warn!(
         distro = %target.distro, repo = %target.repo, arch = %target.arch,
-        packages = ?package_ids, reason, "took out packages that cannot be published"
+        packages = ?package_ids, rejected, reason, "took out packages that cannot be published"
     );
-    for blob in blobs {
-        state.storage.remove_blob(blob).await?;
-    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use sqlx::PgExecutor;
 
 use super::{Hidden, Page, Window};
+use crate::blobs::Digest;
 use crate::db::uploads::{Upload, UploadRow, UploadStatus};
 
 pub async fn list(
@@ -34,7 +35,7 @@ pub async fn list(
              limit $5 offset $6
            )
            select u.id, u.distro, u.repo, u.status as "status: UploadStatus", u.error, u.size,
-                  u.sha256, u.md5, u.allow_downgrade, u.overwrite, u.package_id, u.package_name,
+                  u.sha256 as "sha256: Digest", u.md5, u.allow_downgrade, u.overwrite, u.package_id, u.package_name,
                   u.package_version, u.package_arch, u.uploaded_by_kind, u.uploaded_by_key_id,
                   u.uploaded_by_name, u.uploaded_by_prefix, u.created_at, u.updated_at
            from page join uploads u on u.id = page.id

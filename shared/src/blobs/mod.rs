@@ -1,0 +1,154 @@
+//! Content-addressed blobs: every package file and database archive Rieter serves is a blob,
+//! named by its SHA-256, written once to the [`BlobStore`] and recorded in the `blobs` table.
+//! Packages, uploads in flight and published files refer to blobs by digest, so a package can
+//! come from an upload, a mirror or a build, and identical files are stored once.
+//!
+//! The invariants (docs/reliability.md explains why they hold):
+//! 1. A `blobs` row exists only while its object is in the store: [`claim`] writes the object
+//!    before its row commits, and [`collect_garbage`] deletes the row before the object, both
+//!    under the blob's advisory lock.
+//! 2. A blob that a package, a published file (live, or retired and still in its grace period)
+//!    or an upload in flight refers to is never collected: foreign keys forbid deleting its row,
+//!    and the collector's query skips it.
+//! 3. A claim and the reference it makes are recorded in one transaction.
+
+mod digest;
+mod store;
+pub mod upgrade;
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sqlx::{PgConnection, PgPool};
+
+pub use digest::{Digest, DigestError};
+pub use store::{BlobStore, Location, LocationError, StoreError};
+
+use crate::db::blobs as rows;
+use crate::db::locks::{self, Lock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl BlobError {
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::Store(err) if err.is_storage_full())
+    }
+
+    /// Faults that go away by themselves: the database or the object store being
+    /// unreachable, the disk being full.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Db(err) => crate::db::is_unavailable(err),
+            Self::Store(err) => err.is_transient(),
+        }
+    }
+}
+
+/// Where a blob's bytes come from when the store does not have them yet.
+pub enum Source<'a> {
+    /// A complete, synced local file.
+    File(&'a Path),
+    Bytes(Bytes),
+}
+
+/// Makes sure the store holds the blob `digest` and records it, refreshing its claim: call it
+/// in the transaction that records the reference to it (an upload, a published file). The
+/// blob's lock is held until that transaction ends, so the collector cannot delete it between
+/// this check and the commit; the object is written only when the blob is not recorded yet.
+pub async fn claim(
+    tx: &mut PgConnection,
+    store: &BlobStore,
+    digest: &Digest,
+    size: u64,
+    source: Source<'_>,
+) -> Result<(), BlobError> {
+    locks::lock_for_transaction(tx, &Lock::Blob { digest }).await?;
+    if rows::touch(tx, digest).await? {
+        return Ok(());
+    }
+    match source {
+        Source::File(path) => store.put_file(digest, path).await?,
+        Source::Bytes(bytes) => store.put_bytes(digest, bytes).await?,
+    }
+    rows::insert(tx, digest, size as i64).await?;
+    Ok(())
+}
+
+/// How long a claimed blob is safe from the collector even with no reference. Every claim
+/// records its reference in the same transaction, so this is a margin, not a requirement.
+pub const CLAIM_HOLD: Duration = Duration::from_secs(5);
+
+/// Deletes the objects of the store that no `blobs` row records and that were written more
+/// than `min_age` ago (younger ones may belong to a claim whose transaction is still open).
+/// Such objects are left when a transaction that stored a blob fails or its process dies.
+pub async fn collect_orphans(
+    pool: &PgPool,
+    store: &BlobStore,
+    min_age: Duration,
+) -> Result<usize, BlobError> {
+    let old: Vec<Digest> = store
+        .list(min_age)
+        .await?
+        .into_iter()
+        .filter(|(_, written)| written.elapsed().is_ok_and(|age| age > min_age))
+        .map(|(digest, _)| digest)
+        .collect();
+    let mut deleted = 0;
+    for chunk in old.chunks(1000) {
+        for digest in rows::unrecorded(pool, chunk).await? {
+            let mut conn = pool.acquire().await?;
+            let lock = Lock::Blob { digest: &digest };
+            locks::lock(&mut conn, &lock).await?;
+            // Under the lock no claim is between storing the object and recording it.
+            let result = match rows::unrecorded(&mut *conn, std::slice::from_ref(&digest)).await {
+                Ok(still) if !still.is_empty() => store
+                    .delete(&digest)
+                    .await
+                    .map(|()| 1)
+                    .map_err(BlobError::from),
+                Ok(_) => Ok(0),
+                Err(err) => Err(err.into()),
+            };
+            locks::unlock(&mut conn, &lock).await?;
+            deleted += result?;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes up to `limit` blobs nothing refers to. Returns how many were deleted.
+pub async fn collect_garbage(
+    pool: &PgPool,
+    store: &BlobStore,
+    limit: i64,
+) -> Result<usize, BlobError> {
+    let mut deleted = 0;
+    for digest in rows::unreferenced(pool, CLAIM_HOLD, limit).await? {
+        let mut conn = pool.acquire().await?;
+        let lock = Lock::Blob { digest: &digest };
+        locks::lock(&mut conn, &lock).await?;
+        // The row goes first (committed at once: no transaction), then the object; should the
+        // object's deletion fail, an unrecorded object is left, which a later claim of the
+        // same content simply reuses or overwrites.
+        let result = match rows::forget_unreferenced(&mut *conn, &digest, CLAIM_HOLD).await {
+            Ok(true) => store
+                .delete(&digest)
+                .await
+                .map(|()| 1)
+                .map_err(BlobError::from),
+            Ok(false) => Ok(0),
+            Err(err) => Err(err.into()),
+        };
+        locks::unlock(&mut conn, &lock).await?;
+        deleted += result?;
+        tracing::debug!(blob = %digest, "deleted an unreferenced blob");
+    }
+    Ok(deleted)
+}

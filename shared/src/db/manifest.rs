@@ -1,0 +1,174 @@
+//! The `published_files` manifest: the files each repository architecture serves, by name, and
+//! the blob behind each. A published database replaces its architecture's live entries in one
+//! transaction ([`switch`]), so a reader resolves every name against one database or the next,
+//! never a mix; the names it drops stay resolvable until their grace period ends.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::blobs::Digest;
+
+/// A file a new database publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub filename: String,
+    pub digest: Digest,
+    pub size: i64,
+}
+
+/// What the live manifest says of a name, as a switch compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub digest: Digest,
+    pub size: i64,
+    pub retired: bool,
+}
+
+/// The names of `repo_arch_id`'s manifest (live and retired), locked until the transaction
+/// ends.
+pub async fn current(
+    conn: &mut PgConnection,
+    repo_arch_id: i64,
+) -> Result<HashMap<String, Current>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select filename, digest as "digest: Digest", size,
+                  retired_until is not null as "retired!"
+           from published_files where repo_arch_id = $1 for update"#,
+        repo_arch_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.filename,
+                Current {
+                    digest: r.digest,
+                    size: r.size,
+                    retired: r.retired,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Makes `entries` the live files of `repo_arch_id`, given its manifest as [`current`] read
+/// it in this transaction: only what changed is written. Live names the new database does not
+/// list are retired for `grace`. A name whose content changes gets a modification time at
+/// least a second after its previous one (`Last-Modified` has whole seconds, and pacman
+/// revalidates its databases with `If-Modified-Since` alone). Every entry's blob must be
+/// recorded ([`crate::db::blobs::unrecorded`]). Returns how many names were retired.
+pub async fn switch(
+    conn: &mut PgConnection,
+    repo_arch_id: i64,
+    current: &HashMap<String, Current>,
+    entries: &[Entry],
+    grace: Duration,
+) -> Result<usize, sqlx::Error> {
+    let listed: std::collections::HashSet<&str> =
+        entries.iter().map(|e| e.filename.as_str()).collect();
+    let retire: Vec<&str> = current
+        .iter()
+        .filter(|(name, c)| !c.retired && !listed.contains(name.as_str()))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let changed: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            current
+                .get(&e.filename)
+                .is_none_or(|c| c.retired || c.digest != e.digest || c.size != e.size)
+        })
+        .collect();
+    if !retire.is_empty() {
+        sqlx::query!(
+            "update published_files set retired_until = now() + make_interval(secs => $3)
+             where repo_arch_id = $1 and filename = any($2) and retired_until is null",
+            repo_arch_id,
+            &retire as &[&str],
+            grace.as_secs_f64()
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !changed.is_empty() {
+        let names: Vec<&str> = changed.iter().map(|e| e.filename.as_str()).collect();
+        let digests: Vec<&str> = changed.iter().map(|e| e.digest.as_str()).collect();
+        let sizes: Vec<i64> = changed.iter().map(|e| e.size).collect();
+        sqlx::query!(
+            "insert into published_files (repo_arch_id, filename, digest, size, modified_at)
+             select $1, n.filename, n.digest, n.size, date_trunc('second', now())
+             from unnest($2::text[], $3::text[], $4::bigint[]) as n(filename, digest, size)
+             on conflict (repo_arch_id, filename) do update set
+               digest = excluded.digest,
+               size = excluded.size,
+               retired_until = null,
+               modified_at = case
+                 when published_files.digest = excluded.digest then published_files.modified_at
+                 else greatest(excluded.modified_at,
+                               published_files.modified_at + interval '1 second')
+               end",
+            repo_arch_id,
+            &names as &[&str],
+            &digests as &[&str],
+            &sizes
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(retire.len())
+}
+
+/// A file as `/{distro}/{repo}/{arch}/{filename}` serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedFile {
+    pub digest: Digest,
+    pub size: i64,
+    pub modified_at: DateTime<Utc>,
+    /// Set for a file the live database no longer names: served until then.
+    pub retired_until: Option<DateTime<Utc>>,
+}
+
+impl PublishedFile {
+    /// Whether it is still served at `now`.
+    pub fn is_served_at(&self, now: DateTime<Utc>) -> bool {
+        self.retired_until.is_none_or(|until| until > now)
+    }
+}
+
+/// Looks a served file up by its names.
+pub async fn find(
+    executor: impl PgExecutor<'_>,
+    distro: &str,
+    repo: &str,
+    arch: &str,
+    filename: &str,
+) -> Result<Option<PublishedFile>, sqlx::Error> {
+    sqlx::query_as!(
+        PublishedFile,
+        r#"select f.digest as "digest: Digest", f.size, f.modified_at, f.retired_until
+           from published_files f
+           join repo_arches ra on ra.id = f.repo_arch_id
+           join repos r on r.id = ra.repo_id
+           join distros d on d.id = r.distro_id
+           where d.name = $1 and r.name = $2 and ra.arch = $3 and f.filename = $4"#,
+        distro,
+        repo,
+        arch,
+        filename
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Forgets retired files whose grace period is over; their blobs become collectable.
+pub async fn expire_retired(executor: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+    let expired = sqlx::query!("delete from published_files where retired_until < now()")
+        .execute(executor)
+        .await?;
+    Ok(expired.rows_affected())
+}
