@@ -46,3 +46,14 @@ ensure_test_tools() {
     return 1
   fi
 }
+
+# Installs s3s-fs, the S3-compatible server the object-store tests run against (a real S3
+# implementation over a directory, from crates.io), when it is missing. About 3 minutes once.
+S3S_FS_VERSION=0.14.1
+ensure_s3_server() {
+  if command -v s3s-fs >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+    return 0
+  fi
+  echo "installing s3s-fs $S3S_FS_VERSION for the object-store tests" >&2
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet
+}

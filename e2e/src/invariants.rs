@@ -181,38 +181,41 @@ impl Rieter {
             }
         }
 
-        // No orphaned blob: exactly the current packages' blobs remain.
-        let mut owners: Vec<String> = sqlx::query_scalar("select upload_id::text from packages")
+        // The `blobs` table records exactly the blobs something refers to (once the sweeps
+        // have collected the rest), and the store holds every one of them.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let referenced: BTreeSet<String> = sqlx::query_scalar(
+                "select sha256 from packages union select digest from published_files
+                 union select sha256 from uploads where status in ('queued', 'processing')",
+            )
             .fetch_all(&pool)
-            .await?;
-        owners.sort();
-        let mut blobs: Vec<String> = std::fs::read_dir(self.data_dir().join("blobs"))?
-            .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
-            .collect::<std::io::Result<_>>()?;
-        blobs.sort();
-        ensure!(
-            blobs == owners,
-            "blobs {} vs packages {}",
-            blobs.len(),
-            owners.len()
-        );
-        ensure!(self.partial_uploads() == 0, "partial uploads remain");
-        for (distro, repo, arch, _) in &arches {
-            let dir = self
-                .data_dir()
-                .join("repos")
-                .join(distro)
-                .join(repo)
-                .join(arch);
-            for entry in std::fs::read_dir(&dir)? {
-                let name = entry?.file_name();
-                ensure!(
-                    !name.to_string_lossy().starts_with('.'),
-                    "leftover temporary file {name:?} in {}",
-                    dir.display()
-                );
+            .await?
+            .into_iter()
+            .collect();
+            let recorded: BTreeSet<String> = sqlx::query_scalar("select digest from blobs")
+                .fetch_all(&pool)
+                .await?
+                .into_iter()
+                .collect();
+            let stored: BTreeSet<String> = self.blob_files().into_iter().collect();
+            // Stored objects no row records (a claim whose transaction failed, or a process
+            // killed between storing and committing) are harmless, and collected after an
+            // hour; every recorded blob must be stored.
+            if recorded == referenced && stored.is_superset(&recorded) {
+                break;
             }
+            ensure!(
+                Instant::now() < deadline,
+                "blobs: {} stored, {} recorded, {} referenced; referenced but not stored: {:?}",
+                stored.len(),
+                recorded.len(),
+                referenced.len(),
+                referenced.difference(&stored).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        ensure!(self.partial_uploads() == 0, "partial uploads remain");
 
         // And a real pacman agrees, for the x86_64 view of each repository.
         for ((_, repo), (server, served)) in &x86_views {

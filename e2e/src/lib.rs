@@ -7,6 +7,7 @@ pub mod invariants;
 pub mod pacman;
 pub mod procs;
 pub mod python;
+pub mod s3;
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -38,6 +39,11 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// Parameters appended to the processes' database URL, e.g. `sslmode=require`.
     pub db_url_params: Option<String>,
+    /// Store blobs in a real S3 server (`s3::S3Server`) started for the deployment.
+    pub s3: bool,
+    /// Give every process a data directory of its own (`<data_dir>/<role>`), as on separate
+    /// hosts: nothing is shared but Postgres and the blob store.
+    pub private_data_dirs: bool,
 }
 
 impl Default for Options {
@@ -52,6 +58,8 @@ impl Default for Options {
             admin_url: None,
             data_dir: None,
             db_url_params: None,
+            s3: false,
+            private_data_dirs: false,
         }
     }
 }
@@ -69,6 +77,10 @@ pub struct Rieter {
     workers: Vec<Option<Child>>,
     logs: tempfile::TempDir,
     starts: usize,
+    /// More apis, on ports of their own (`start_another_api`).
+    more_apis: Vec<Child>,
+    /// Declared last: stopped after the processes using it.
+    s3: Option<s3::S3Server>,
 }
 
 /// Builds the two binaries once per process (a no-op when they are up to date), in the profile
@@ -146,11 +158,16 @@ fn free_port() -> u16 {
 
 impl Rieter {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
-        binaries();
         let db = match &options.admin_url {
             Some(url) => TestDatabase::create_on(url).await?,
             None => TestDatabase::create().await?,
         };
+        Self::start_on(options, db).await
+    }
+
+    /// [`Rieter::start`] on a database the test prepared (e.g. with an older schema).
+    pub async fn start_on(options: Options, db: TestDatabase) -> anyhow::Result<Self> {
+        binaries();
         let (data_dir, data_tmp) = match &options.data_dir {
             Some(dir) => (dir.clone(), None),
             None => {
@@ -164,6 +181,11 @@ impl Rieter {
             .prefix("rieter-e2e-logs-")
             .tempdir()?;
         let port = free_port();
+        let s3 = if options.s3 {
+            Some(s3::S3Server::start().await?)
+        } else {
+            None
+        };
         let mut rieter = Self {
             db,
             data_dir,
@@ -178,6 +200,8 @@ impl Rieter {
             workers: Vec::new(),
             logs,
             starts: 0,
+            more_apis: Vec::new(),
+            s3,
         };
         rieter.start_api()?;
         rieter.wait_healthy().await?;
@@ -191,7 +215,19 @@ impl Rieter {
     }
 
     fn command(&mut self, binary: &str, role: &str) -> anyhow::Result<Command> {
+        self.command_on(binary, role, self.port)
+    }
+
+    fn command_on(&mut self, binary: &str, role: &str, port: u16) -> anyhow::Result<Command> {
         self.starts += 1;
+        let data_dir = if self.options.private_data_dirs {
+            let own = self.data_dir.join(role);
+            std::fs::create_dir_all(&own)?;
+            own
+        } else {
+            self.data_dir.clone()
+        };
+        let storage_env = self.s3.as_ref().map(s3::S3Server::env).unwrap_or_default();
         let log = File::create(
             self.logs
                 .path()
@@ -202,8 +238,8 @@ impl Rieter {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info,rieter=debug,rieter_worker=debug")
             .env("RIETER_DATABASE_URL", self.database_url())
-            .env("RIETER_DATA_DIR", &self.data_dir)
-            .env("RIETER_BIND", format!("127.0.0.1:{}", self.port))
+            .env("RIETER_DATA_DIR", &data_dir)
+            .env("RIETER_BIND", format!("127.0.0.1:{port}"))
             .env("RIETER_API_KEY", API_KEY)
             .env(
                 "RIETER_MAX_UPLOAD_BYTES",
@@ -225,6 +261,7 @@ impl Rieter {
             .env("RIETER_SWEEP_INTERVAL_SECS", "2")
             .env("RIETER_PARSE_CONCURRENCY", "2")
             .env("RIETER_WORKER_NAME", format!("e2e-{role}-{}", self.starts))
+            .envs(storage_env)
             .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
@@ -259,6 +296,59 @@ impl Rieter {
             .context("starting rieter-worker")?;
         self.workers[index] = Some(child);
         Ok(())
+    }
+
+    /// Starts one more api, on a port (and, with private data directories, a data directory)
+    /// of its own; returns its base URL once it is healthy.
+    pub async fn start_another_api(&mut self) -> anyhow::Result<String> {
+        let port = free_port();
+        let role = format!("api{}", self.more_apis.len() + 2);
+        let child = self
+            .command_on("rieter-api", &role, port)?
+            .spawn()
+            .context("starting another rieter-api")?;
+        self.more_apis.push(child);
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self
+            .client
+            .get(format!("{base}/api/v1/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            if Instant::now() > deadline {
+                bail!(
+                    "the other rieter-api did not become healthy:\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(base)
+    }
+
+    /// The directory holding the blob store's `sha256/` tree: the data directory's `blobs`, or
+    /// the S3 server's directory for the bucket and prefix.
+    pub fn blob_root(&self) -> PathBuf {
+        match &self.s3 {
+            Some(s3) => s3.blob_root(),
+            None => self.data_dir.join("blobs"),
+        }
+    }
+
+    /// The data directories of the processes: one shared, or one per process.
+    fn data_dirs(&self) -> Vec<PathBuf> {
+        if !self.options.private_data_dirs {
+            return vec![self.data_dir.clone()];
+        }
+        std::fs::read_dir(&self.data_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
     }
 
     /// The api's process id, while it runs.
@@ -491,6 +581,56 @@ impl Rieter {
         out
     }
 
+    /// The digests of the blobs in the blob store (`sha256/xx/<digest>` under
+    /// [`Rieter::blob_root`]), sorted.
+    pub fn blob_files(&self) -> Vec<String> {
+        let mut digests: Vec<String> = std::fs::read_dir(self.blob_root().join("sha256"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|fanout| {
+                std::fs::read_dir(fanout.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        digests.sort();
+        digests
+    }
+
+    /// The local blob file holding an upload's package.
+    pub async fn upload_blob(&self, upload_id: &str) -> anyhow::Result<PathBuf> {
+        let pool = self.db.pool().await?;
+        let digest: String = sqlx::query_scalar("select sha256 from uploads where id = $1::uuid")
+            .bind(upload_id)
+            .fetch_one(&pool)
+            .await?;
+        Ok(self
+            .blob_root()
+            .join("sha256")
+            .join(&digest[..2])
+            .join(&digest))
+    }
+
+    /// Waits (through the sweeps' garbage collection) until the blob store holds exactly
+    /// `count` blobs, and returns them.
+    pub async fn wait_blob_count(&self, count: usize) -> anyhow::Result<Vec<String>> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let blobs = self.blob_files();
+            if blobs.len() == count {
+                return Ok(blobs);
+            }
+            if Instant::now() > deadline {
+                bail!("the blob store holds {} blobs, not {count}", blobs.len());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Upload bodies being received or left behind (`*.part` files under the data directory's
     /// `tmp/`).
     pub fn partial_uploads(&self) -> usize {
@@ -509,7 +649,10 @@ impl Rieter {
                 })
                 .sum()
         }
-        count(&self.data_dir.join("tmp"))
+        self.data_dirs()
+            .iter()
+            .map(|dir| count(&dir.join("tmp")))
+            .sum()
     }
 
     /// Moves the modification time of everything directly under the data directory's `tmp/`
@@ -545,6 +688,7 @@ impl Rieter {
     pub fn stop(&mut self) {
         let mut children: Vec<Child> = self.workers.iter_mut().filter_map(Option::take).collect();
         children.extend(self.api.take());
+        children.append(&mut self.more_apis);
         for child in &children {
             let _ = Command::new("kill")
                 .arg("-TERM")

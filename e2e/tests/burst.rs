@@ -8,13 +8,29 @@ use rieter_e2e::{Build, Options, Rieter, build_many};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_200_uploads_is_published_with_few_rebuilds() {
+    burst(Options::default()).await;
+}
+
+/// The same with blobs on a real S3 server and a data directory per process.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_200_uploads_is_published_with_few_rebuilds_on_s3() {
+    burst(Options {
+        s3: true,
+        private_data_dirs: true,
+        ..Options::default()
+    })
+    .await;
+}
+
+async fn burst(options: Options) {
     const COUNT: usize = 200;
+    let storage = if options.s3 { "S3" } else { "the local store" };
     let files = build_many(&Build::many("e2e-burst", COUNT, "1.0")).unwrap();
     let rieter = Arc::new(
         Rieter::start(Options {
             workers: 2,
             quiet_period_secs: 2.0,
-            ..Options::default()
+            ..options
         })
         .await
         .unwrap(),
@@ -41,7 +57,7 @@ async fn a_burst_of_200_uploads_is_published_with_few_rebuilds() {
             .unwrap();
     let logged = rieter.log_lines("repository database published").len();
     println!(
-        "burst: {COUNT} uploads sent in {sent:?}, all published after {published:?}; \
+        "burst on {storage}: {COUNT} uploads sent in {sent:?}, all published after {published:?}; \
          {builds} rebuild(s) of {arches} repository architecture(s), {logged} logged"
     );
     assert_eq!(arches, 1);
@@ -83,6 +99,7 @@ async fn a_burst_of_200_uploads_is_published_with_few_rebuilds() {
             .await
             .unwrap();
     assert_eq!(after, builds);
+    rieter.check_invariants().await.unwrap();
 }
 
 async fn futures_join<T: Send + 'static>(

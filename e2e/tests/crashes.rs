@@ -49,11 +49,28 @@ async fn worker_prefix(pool: &sqlx::PgPool, index: usize) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_killed_at_random_moments_lose_nothing() {
+    workers_killed_at_random_moments(Options::default()).await;
+}
+
+/// The same with blobs on a real S3 server and a data directory per process, as on separate
+/// hosts.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_killed_at_random_moments_lose_nothing_on_s3() {
+    workers_killed_at_random_moments(Options {
+        s3: true,
+        private_data_dirs: true,
+        ..Options::default()
+    })
+    .await;
+}
+
+async fn workers_killed_at_random_moments(options: Options) {
+    let storage = if options.s3 { "S3" } else { "the local store" };
     // Three repositories and a steady stream, so parses and regenerations are always running.
     let files = build_many(&Build::many("crash", 240, "1.0")).unwrap();
     let mut rieter = Rieter::start(Options {
         quiet_period_secs: 0.3,
-        ..Options::default()
+        ..options
     })
     .await
     .unwrap();
@@ -132,7 +149,7 @@ async fn workers_killed_at_random_moments_lose_nothing() {
         .unwrap();
     let requeued = rieter.log_lines("re-queued").len();
     println!(
-        "crashes: {} uploads; {} SIGKILLs over {killing:?} ({} during parsing, {} during \
+        "crashes on {storage}: {} uploads; {} SIGKILLs over {killing:?} ({} during parsing, {} during \
          regeneration, {} between jobs); {retried} job(s) ran more than once, {requeued} \
          re-queued by the sweep; {} published, {} failed; {} rebuild(s)",
         ids.len(),

@@ -19,7 +19,10 @@ fn compose_config(files: &[&str], env: &[(&str, &str)]) -> Result<Value, String>
     }
     cmd.arg("config").current_dir(ROOT);
     for (name, _) in std::env::vars() {
-        if name.starts_with("RIETER_") || name == "POSTGRES_PASSWORD" {
+        if name.starts_with("RIETER_")
+            || name == "POSTGRES_PASSWORD"
+            || name == "MINIO_ROOT_PASSWORD"
+        {
             cmd.env_remove(name);
         }
     }
@@ -99,6 +102,49 @@ fn docker_compose_accepts_the_compose_file() {
     // rather than an empty string.
     let config = compose_config(&["docker-compose.yml"], &[]).unwrap_or_else(|e| panic!("{e}"));
     assert!(env_value(service(&config, "api"), "RIETER_API_KEY").is_null());
+}
+
+#[test]
+fn the_object_store_variant_points_both_binaries_at_the_bucket() {
+    let config = compose_config(
+        &["docker-compose.yml", "deploy/compose.s3.yml"],
+        &[
+            ("MINIO_ROOT_PASSWORD", "s3-secret"),
+            ("RIETER_API_KEY", "k"),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for name in ["api", "worker"] {
+        let svc = service(&config, name);
+        assert_eq!(
+            env_value(svc, "RIETER_STORAGE"),
+            "s3://rieter/blobs",
+            "{name}"
+        );
+        assert_eq!(
+            env_value(svc, "AWS_ENDPOINT_URL"),
+            "http://minio:9000",
+            "{name}"
+        );
+        assert_eq!(
+            env_value(svc, "AWS_SECRET_ACCESS_KEY"),
+            "s3-secret",
+            "{name}"
+        );
+        assert_eq!(
+            svc["depends_on"]["minio-bucket"]["condition"], "service_completed_successfully",
+            "{name}"
+        );
+        // The rest of the main file's environment stays.
+        assert!(env_value(svc, "RIETER_DATABASE_URL").is_string(), "{name}");
+    }
+    assert_eq!(
+        service(&config, "minio")["environment"]["MINIO_ROOT_PASSWORD"],
+        "s3-secret"
+    );
+    // Without the password the variant refuses to render rather than run with an empty one.
+    let refused = compose_config(&["docker-compose.yml", "deploy/compose.s3.yml"], &[]);
+    assert!(refused.is_err());
 }
 
 #[test]

@@ -41,10 +41,7 @@ fn entries(dir: &Path) -> Vec<String> {
 /// Nothing of any upload is left: no partial body, no blob, no upload row.
 async fn assert_nothing_kept(rieter: &Rieter) {
     assert_eq!(rieter.partial_uploads(), 0, "a partial upload was left");
-    assert_eq!(
-        entries(&rieter.data_dir().join("blobs")),
-        Vec::<String>::new()
-    );
+    assert_eq!(rieter.blob_files(), Vec::<String>::new());
     let pool = rieter.db.pool().await.unwrap();
     let uploads: i64 = sqlx::query_scalar("select count(*) from uploads")
         .fetch_one(&pool)
@@ -215,16 +212,22 @@ async fn a_killed_apis_scratch_is_removed_by_the_sweep() {
     })
     .await;
     let tmp = rieter.data_dir().join("tmp");
-    assert!(!entries(&tmp).is_empty());
+    // The api's scratch directory is the one receiving the upload (each worker has one too).
+    let api_scratch = entries(&tmp)
+        .into_iter()
+        .find(|dir| !entries(&tmp.join(dir)).is_empty())
+        .expect("the api's scratch directory");
     rieter.kill_api();
     // Until it has missed its heartbeats for a while, a process without its lock may only be
     // reconnecting to Postgres; once they have been missed...
     rieter.age_scratch(rieter::scratch::DEAD_AFTER).unwrap();
-    // ... the workers' sweep alone cleans up (no api is started again).
+    // ... the workers' sweep alone cleans up (no api is started again), and leaves the live
+    // workers' own directories alone.
     wait_until(&rieter, "the sweep removing the dead api's scratch", || {
-        entries(&tmp).is_empty()
+        !tmp.join(&api_scratch).exists()
     })
     .await;
+    assert_eq!(entries(&tmp).len(), rieter.worker_count());
     assert_nothing_kept(&rieter).await;
     println!("half uploads: an api SIGKILLed mid-upload; the sweep removed its scratch");
 }
