@@ -180,26 +180,30 @@ async fn publish(
     grace: Duration,
 ) -> Result<Published, RegenerateError> {
     let mut tx = pool.begin().await?;
-    // Nothing is stored before the snapshot is known to be publishable. A package's blob is
-    // recorded while its package is current (a foreign key), so a blob unrecorded now belongs
-    // to a package that left after the snapshot. A package new to the manifest must also have
-    // its object in the store: that is checked once, when it is first published, and not again
-    // on every rebuild. (Only this build changes this architecture's live entries: the caller
-    // holds its lock.)
+    // Nothing is stored before the snapshot is known to be publishable, and only packages new
+    // to the manifest need checking: a live entry's foreign key keeps its blob recorded. A new
+    // package's blob is recorded while its package is current (a foreign key too), so one
+    // unrecorded now belongs to a package that left after the snapshot; and its object must be
+    // in the store, which is checked once, when it is first published. (Only this build
+    // changes this architecture's entries: the caller holds its lock.)
     let live = manifest::current(&mut tx, target.repo_arch_id).await?;
-    let digests: Vec<_> = snapshot.packages.iter().map(|p| p.digest.clone()).collect();
+    let new: Vec<_> = snapshot
+        .packages
+        .iter()
+        .filter(|p| {
+            live.get(&p.filename)
+                .is_none_or(|c| c.retired || c.digest != p.digest)
+        })
+        .collect();
+    let digests: Vec<_> = new.iter().map(|p| p.digest.clone()).collect();
     let unrecorded = crate::db::blobs::unrecorded(&mut *tx, &digests).await?;
     let mut missing = Vec::new();
-    for package in &snapshot.packages {
-        let listed = live
-            .get(&package.filename)
-            .is_some_and(|c| !c.retired && c.digest == package.digest);
+    for package in new {
         if unrecorded.contains(&package.digest)
-            || (!listed
-                && !store
-                    .exists(&package.digest)
-                    .await
-                    .map_err(BlobError::from)?)
+            || !store
+                .exists(&package.digest)
+                .await
+                .map_err(BlobError::from)?
         {
             missing.push(package.id);
         }

@@ -27,8 +27,9 @@ pub struct Current {
     pub retired: bool,
 }
 
-/// The names of `repo_arch_id`'s manifest (live and retired), locked until the transaction
-/// ends.
+/// The names of `repo_arch_id`'s manifest (live and retired). Only a publish changes them,
+/// and publishes of one architecture are serialised (the regeneration lock), so they are not
+/// locked: locking every row would write every row.
 pub async fn current(
     conn: &mut PgConnection,
     repo_arch_id: i64,
@@ -36,7 +37,7 @@ pub async fn current(
     let rows = sqlx::query!(
         r#"select filename, digest as "digest: Digest", size,
                   retired_until is not null as "retired!"
-           from published_files where repo_arch_id = $1 for update"#,
+           from published_files where repo_arch_id = $1"#,
         repo_arch_id
     )
     .fetch_all(conn)
