@@ -167,3 +167,57 @@ async fn two_apis_and_two_workers_share_nothing_but_postgres_and_the_bucket() {
          installed through the other; worker{index} killed mid-parse; {report:?}"
     );
 }
+
+/// With `presigned_url_secs`, package downloads are redirected to the object store, and
+/// pacman follows the redirect; databases are still answered (and revalidated) by the api.
+#[tokio::test(flavor = "multi_thread")]
+async fn package_downloads_can_be_redirected_to_presigned_urls() {
+    let rieter = Rieter::start(Options {
+        s3: true,
+        private_data_dirs: true,
+        env: vec![("RIETER_PRESIGNED_URL_SECS".into(), "300".into())],
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let file = Build::new("s3-direct", "1.0")
+        .with_pkg(|p| p.file("usr/share/s3-direct/v", "direct"))
+        .build_one()
+        .unwrap();
+    let id = rieter.upload("s3/main", &file).await.unwrap();
+    assert_eq!(rieter.wait_final(&id).await.unwrap()["status"], "published");
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let resp = no_redirects
+        .get(rieter.url(&format!("/s3/main/x86_64/{name}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 307);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("X-Amz-Signature=") && location.contains("/sha256/"),
+        "{location}"
+    );
+    // The presigned URL serves the package itself, ranges included, without the api.
+    let direct = no_redirects.get(&location).send().await.unwrap();
+    assert_eq!(direct.status(), 200);
+    assert_eq!(direct.bytes().await.unwrap(), std::fs::read(&file).unwrap());
+    let db = no_redirects
+        .get(rieter.url("/s3/main/x86_64/main.db"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(db.status(), 200, "databases are not redirected");
+
+    let pacman = Pacman::new(&[("main", &rieter.url("/s3/main/$arch"))]).unwrap();
+    pacman.ok(&["-Sy", "s3-direct"]).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(pacman.root().join("usr/share/s3-direct/v")).unwrap(),
+        "direct"
+    );
+}

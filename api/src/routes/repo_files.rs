@@ -48,6 +48,10 @@ pub enum FileResponse {
         #[oai(header = "Last-Modified")] String,
         #[oai(header = "ETag")] String,
     ),
+    /// The file is downloaded from the object store: follow `Location` (a presigned URL, valid
+    /// for a limited time; send the same `Range` there).
+    #[oai(status = 307)]
+    Redirect(#[oai(header = "Location")] String),
     /// The requested range lies outside the file.
     #[oai(status = 416, content_type = "application/problem+json")]
     RangeNotSatisfiable(Json<Problem>, #[oai(header = "Content-Range")] String),
@@ -186,6 +190,20 @@ async fn serve(
             validators.last_modified(),
             validators.etag,
         ));
+    }
+    if !request.head
+        && let Some(secs) = state.config.presigned_url_secs
+        && !DbFileNames::new(&repo).contains(file)
+    {
+        // Package files only: the databases are small, and their revalidation stays here.
+        let presigned = state
+            .blobs
+            .presigned_url(&found.digest, std::time::Duration::from_secs(secs))
+            .await
+            .map_err(|e| ApiError::internal("presigning a download", e))?;
+        if let Some(url) = presigned {
+            return Ok(FileResponse::Redirect(url));
+        }
     }
     let len = found.size as u64;
     let (start, part) = match select(

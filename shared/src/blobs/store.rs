@@ -130,6 +130,8 @@ const PARTS_IN_FLIGHT: usize = 4;
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// On S3: the bucket itself, to presign URLs with, and the prefix of every key.
+    signer: Option<(Arc<object_store::aws::AmazonS3>, String)>,
     /// The directory of the local backend, whose files are read and written directly.
     local: Option<PathBuf>,
     location: Arc<Location>,
@@ -138,6 +140,7 @@ pub struct BlobStore {
 impl BlobStore {
     /// Opens the store; for the local backend, creates its directory.
     pub fn open(location: &Location) -> Result<Self, StoreError> {
+        let mut signer = None;
         let (store, local): (Arc<dyn ObjectStore>, _) = match location {
             Location::Local(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -150,11 +153,14 @@ impl BlobStore {
                 // TLS to the object store goes through rustls with ring, the provider sqlx
                 // uses too (one already installed stays).
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()?;
+                let s3 = Arc::new(
+                    object_store::aws::AmazonS3Builder::from_env()
+                        .with_bucket_name(bucket)
+                        .build()?,
+                );
+                signer = Some((Arc::clone(&s3), prefix.clone()));
                 let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    Arc::new(s3)
+                    s3
                 } else {
                     Arc::new(object_store::prefix::PrefixStore::new(
                         s3,
@@ -166,6 +172,7 @@ impl BlobStore {
         };
         Ok(Self {
             store,
+            signer,
             local,
             location: Arc::new(location.clone()),
         })
@@ -243,6 +250,22 @@ impl BlobStore {
             .put(&Self::key(digest), PutPayload::from(bytes))
             .await?;
         Ok(())
+    }
+
+    /// A URL that lets whoever holds it `GET` the blob directly from S3 for `expires_in`
+    /// (`None` on the local backend).
+    pub async fn presigned_url(
+        &self,
+        digest: &Digest,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>, StoreError> {
+        use object_store::signer::{Method, Signer};
+        let Some((s3, prefix)) = &self.signer else {
+            return Ok(None);
+        };
+        let key = Key::from(format!("{prefix}{}", Self::key(digest)));
+        let url = s3.signed_url(Method::GET, &key, expires_in).await?;
+        Ok(Some(url.to_string()))
     }
 
     /// Whether the blob is in the store.

@@ -68,6 +68,11 @@ pub struct ApiConfig {
     pub shutdown_grace_secs: u64,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// On an S3 blob store: answer a package download with a redirect (307) to a presigned URL
+    /// valid this many seconds, so the bytes come from the object store rather than through
+    /// the api (`RIETER_PRESIGNED_URL_SECS`; unset: the api streams them).
+    #[serde(default)]
+    pub presigned_url_secs: Option<u64>,
     /// Distributions whose databases, package files and API data only callers with a key for
     /// them may read (`RIETER_PRIVATE_DISTROS=a,b`).
     #[serde(default)]
@@ -162,6 +167,16 @@ impl ApiConfig {
             return Err(SettingsError::invalid(
                 "max_upload_bytes",
                 "must be positive",
+            ));
+        }
+        // S3 accepts presigned URLs valid for up to seven days.
+        if self
+            .presigned_url_secs
+            .is_some_and(|secs| secs == 0 || secs > 7 * 24 * 3600)
+        {
+            return Err(SettingsError::invalid(
+                "presigned_url_secs",
+                "must be between 1 and 604800 (seven days)",
             ));
         }
         for name in &self.private_distros {
