@@ -17,6 +17,7 @@ pub mod publish;
 pub mod regenerate;
 pub mod removal;
 pub mod repo_db;
+pub mod schedule;
 pub mod scratch;
 pub mod settings;
 pub mod shutdown;

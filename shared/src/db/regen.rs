@@ -1,12 +1,14 @@
 //! Regeneration bookkeeping of repository architectures (see the `repo_arches` migration):
-//! marking changes, deciding when to rebuild, taking the snapshot a build publishes, and
-//! recording that it went live.
+//! marking changes, reading the facts `crate::schedule` decides on and applying its decision,
+//! taking the snapshot a build publishes, and recording that it went live.
 
 use std::time::Duration;
 
 use super::{DbError, uploads};
 use crate::blobs::Digest;
 use crate::jobs::{self, Regenerate};
+pub use crate::schedule::Timing;
+use crate::schedule::{self, Decision};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
 /// Records a catalogue change in the given repository architectures and queues one
@@ -69,21 +71,6 @@ pub enum Plan {
     Build(BuildTarget),
 }
 
-/// How long to let a repository settle before rebuilding it.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    /// Time without changes (and without unparsed uploads) before a rebuild.
-    pub quiet: Duration,
-    /// Longest a stream of changes may postpone a rebuild.
-    pub max_delay: Duration,
-    /// How often to look again while uploads of the repository are still being parsed.
-    pub poll: Duration,
-    /// The longest wait a job sleeps through itself. Sleeping in the job publishes exactly when
-    /// the quiet period ends, where a re-queued job is only found by the next poll (run times
-    /// have whole-second resolution); longer waits re-queue rather than occupy a job slot.
-    pub hold: Duration,
-}
-
 pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Plan, DbError> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
@@ -114,22 +101,19 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
         return Ok(Plan::UpToDate);
     }
 
-    let quiet_left = timing.quiet.as_secs_f64() - row.quiet_for;
-    let overdue_in = timing.max_delay.as_secs_f64() - row.dirty_for;
     let parsing = uploads::has_unfinished(&mut *tx, &row.distro, &row.repo).await?;
-    if overdue_in > 0.0 && (quiet_left > 0.0 || parsing) {
-        let wait = if quiet_left > 0.0 {
-            quiet_left
-        } else {
-            timing.poll.as_secs_f64()
-        };
-        let wait = Duration::from_secs_f64(wait.min(overdue_in).max(0.05));
-        let requeued = wait > timing.hold;
-        if requeued {
+    let since = |secs: f64| Duration::from_secs_f64(secs.max(0.0));
+    if let Decision::Wait { wait, requeue } =
+        schedule::decide(&timing, since(row.quiet_for), since(row.dirty_for), parsing)
+    {
+        if requeue {
             jobs::enqueue(&mut tx, &Regenerate { repo_arch_id }, wait).await?;
         }
         tx.commit().await?;
-        return Ok(Plan::Wait { wait, requeued });
+        return Ok(Plan::Wait {
+            wait,
+            requeued: requeue,
+        });
     }
     sqlx::query!(
         "update repo_arches set regen_pending = false where id = $1",
