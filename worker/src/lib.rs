@@ -4,7 +4,7 @@
 mod error;
 mod jobs;
 pub mod state;
-mod sweep;
+pub mod sweep;
 
 use std::sync::Arc;
 use std::time::Duration;
