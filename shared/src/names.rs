@@ -83,8 +83,13 @@ fn is_segment_char(c: char) -> bool {
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $rule:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        // Read from the database as is: every column holding one was written from a parsed
+        // name, so reading it back does not parse it again.
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+        )]
         #[serde(try_from = "String", into = "String")]
+        #[sqlx(transparent)]
         pub struct $name(String);
 
         impl $name {

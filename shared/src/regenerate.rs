@@ -15,7 +15,7 @@ use crate::blobs::{self, BlobError, BlobStore, Source};
 use crate::db::manifest::{self, Entry};
 use crate::db::regen::{self, BuildTarget, Snapshot, SnapshotPackage};
 use crate::db::{DbError, packages};
-use crate::names::{NameError, RepoName};
+use crate::names::RepoName;
 use crate::publish::{ArchiveWriter, Archives, DbFileNames};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +28,6 @@ pub enum RegenerateError {
     Blob(#[from] BlobError),
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
-    #[error("invalid stored name: {0}")]
-    InvalidName(#[from] NameError),
     /// These packages keep the repository from being published; the rest of it is fine. The
     /// caller takes them out of the catalogue ([`crate::removal::reject_packages`]), so one bad
     /// package never stalls its repository.
@@ -115,7 +113,7 @@ pub async fn rebuild(
     target: &BuildTarget,
     grace: Duration,
 ) -> Result<Rebuild, RegenerateError> {
-    let repo = RepoName::parse(&target.repo)?;
+    let repo = target.repo.clone();
     // The archives are written on a blocking thread while the catalogue is read: packages flow
     // through a bounded channel, so neither side waits for the other to finish.
     let started = Instant::now();

@@ -39,7 +39,7 @@ impl UploadStatusApi {
         let upload = uploads::find(&state.reads, id.0)
             .await
             .map_err(|e| ApiError::database("loading an upload", e))?
-            .filter(|u| !reader.hidden.hides_repo(&u.distro, &u.repo))
+            .filter(|u| !reader.hidden.hides_repo(u.distro.as_str(), u.repo.as_str()))
             .ok_or_else(|| ApiError::not_found(format!("no upload with id {}", id.0)))?;
         Ok(UploadStatusResponse::Ok(Json(upload.into())))
     }

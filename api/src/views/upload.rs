@@ -119,8 +119,8 @@ impl From<Upload> for UploadView {
                     name,
                     version,
                     arch,
-                    distro: u.distro.clone(),
-                    repo: u.repo.clone(),
+                    distro: u.distro.to_string(),
+                    repo: u.repo.to_string(),
                 })
             }
             _ => None,
@@ -129,8 +129,8 @@ impl From<Upload> for UploadView {
             id: u.id,
             status: u.status.into(),
             error: u.error,
-            distro: u.distro,
-            repo: u.repo,
+            distro: u.distro.into(),
+            repo: u.repo.into(),
             size: u.size,
             sha256: u.sha256.into_string(),
             package,

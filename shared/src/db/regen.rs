@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{DbError, uploads};
 use crate::blobs::Digest;
 use crate::jobs::{self, Regenerate};
+use crate::names::{ArchName, DistroName, RepoName};
 pub use crate::schedule::Timing;
 use crate::schedule::{self, Decision};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -51,9 +52,9 @@ pub async fn mark_dirty(conn: &mut PgConnection, repo_arch_ids: &[i64]) -> Resul
 pub struct BuildTarget {
     pub repo_arch_id: i64,
     pub repo_id: i64,
-    pub distro: String,
-    pub repo: String,
-    pub arch: String,
+    pub distro: DistroName,
+    pub repo: RepoName,
+    pub arch: ArchName,
 }
 
 /// What a regeneration job should do now.
@@ -74,8 +75,8 @@ pub enum Plan {
 pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Plan, DbError> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
-        r#"select ra.repo_id, ra.arch, ra.change_seq, ra.built_seq, d.name as distro,
-                  r.name as repo,
+        r#"select ra.repo_id, ra.arch as "arch: ArchName", ra.change_seq, ra.built_seq,
+                  d.name as "distro: DistroName", r.name as "repo: RepoName",
                   extract(epoch from now() - ra.last_change_at)::float8 as "quiet_for!",
                   coalesce(extract(epoch from now() - ra.dirty_since)::float8, 0) as "dirty_for!"
            from repo_arches ra
@@ -101,7 +102,7 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
         return Ok(Plan::UpToDate);
     }
 
-    let parsing = uploads::has_unfinished(&mut *tx, &row.distro, &row.repo).await?;
+    let parsing = uploads::has_unfinished(&mut *tx, row.distro.as_str(), row.repo.as_str()).await?;
     let since = |secs: f64| Duration::from_secs_f64(secs.max(0.0));
     if let Decision::Wait { wait, requeue } =
         schedule::decide(&timing, since(row.quiet_for), since(row.dirty_for), parsing)
@@ -197,7 +198,7 @@ pub async fn snapshot(
                where repo_id = $1 and (arch = $2 or arch = 'any')
                order by name collate "C", arch"#,
             target.repo_id,
-            target.arch
+            target.arch.as_str()
         )
         .fetch(&mut *tx);
         // Handed over in batches: a wake-up per package would cost more than the package.

@@ -45,8 +45,8 @@ impl UploadStatus {
 #[derive(Debug, Clone)]
 pub struct Upload {
     pub id: Uuid,
-    pub distro: String,
-    pub repo: String,
+    pub distro: DistroName,
+    pub repo: RepoName,
     pub status: UploadStatus,
     pub error: Option<String>,
     pub size: i64,
@@ -67,8 +67,8 @@ pub struct Upload {
 /// An `uploads` row as selected, before its actor columns become an [`Actor`].
 pub(crate) struct UploadRow {
     pub id: Uuid,
-    pub distro: String,
-    pub repo: String,
+    pub distro: DistroName,
+    pub repo: RepoName,
     pub status: UploadStatus,
     pub error: Option<String>,
     pub size: i64,
@@ -166,7 +166,7 @@ pub async fn insert(
 pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
         UploadRow,
-        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
+        r#"select id, distro as "distro: DistroName", repo as "repo: RepoName", status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
                   package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
                   uploaded_by_prefix, created_at, updated_at
@@ -183,7 +183,7 @@ pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Uplo
 pub async fn lock(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {
     sqlx::query_as!(
         UploadRow,
-        r#"select id, distro, repo, status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
+        r#"select id, distro as "distro: DistroName", repo as "repo: RepoName", status as "status: UploadStatus", error, size, sha256 as "sha256: Digest", md5,
                   allow_downgrade, overwrite, package_id, package_name, package_version,
                   package_arch, uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
                   uploaded_by_prefix, created_at, updated_at

@@ -13,7 +13,6 @@ use rieter::blobs::Digest;
 use rieter::db::uploads::{self, Upload};
 use rieter::ingest::{self, BlobFacts, IngestPackage, Outcome, ParseBlobError, Permissions, Start};
 use rieter::jobs::ParseUpload;
-use rieter::names::{DistroName, RepoName};
 use rieter::package::ParsedPackage;
 use rieter::repo_db::EntryMembers;
 use uuid::Uuid;
@@ -66,19 +65,12 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
         Ok(parsed) => parsed,
         Err(reason) => return refuse(state, upload, &reason).await,
     };
-    let (Ok(distro), Ok(repo)) = (
-        DistroName::parse(&upload.distro),
-        RepoName::parse(&upload.repo),
-    ) else {
-        // Names were validated when the upload was accepted.
-        return refuse(state, upload, "the upload's repository name is invalid").await;
-    };
     let outcome = ingest::record(
         &state.pool,
         &IngestPackage {
             upload_id: id,
-            distro: &distro,
-            repo: &repo,
+            distro: &upload.distro,
+            repo: &upload.repo,
             parsed: &parsed,
             size: upload.size,
             sha256: &upload.sha256,

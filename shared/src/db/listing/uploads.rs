@@ -5,6 +5,7 @@ use sqlx::PgExecutor;
 use super::{Hidden, Page, Window};
 use crate::blobs::Digest;
 use crate::db::uploads::{Upload, UploadRow, UploadStatus};
+use crate::names::{DistroName, RepoName};
 
 pub async fn list(
     executor: impl PgExecutor<'_> + Copy,
@@ -34,7 +35,7 @@ pub async fn list(
              order by created_at desc, id desc
              limit $5 offset $6
            )
-           select u.id, u.distro, u.repo, u.status as "status: UploadStatus", u.error, u.size,
+           select u.id, u.distro as "distro: DistroName", u.repo as "repo: RepoName", u.status as "status: UploadStatus", u.error, u.size,
                   u.sha256 as "sha256: Digest", u.md5, u.allow_downgrade, u.overwrite, u.package_id, u.package_name,
                   u.package_version, u.package_arch, u.uploaded_by_kind, u.uploaded_by_key_id,
                   u.uploaded_by_name, u.uploaded_by_prefix, u.created_at, u.updated_at
