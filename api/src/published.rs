@@ -19,11 +19,10 @@ const CHANNEL: &str = "rieter_published_files";
 /// and anyone can ask for those).
 const CAPACITY: usize = 100_000;
 
-type Key = (String, String, String, String);
-
 #[derive(Default)]
 pub struct PublishedFiles {
-    entries: std::sync::Mutex<HashMap<Key, Option<PublishedFile>>>,
+    /// By `distro/repo/arch/filename` (none of the names can hold a `/`).
+    entries: std::sync::RwLock<HashMap<String, Option<PublishedFile>>>,
     /// Bumped by every invalidation, so a lookup that raced one does not cache what it read.
     generation: AtomicU64,
     /// Whether invalidations are being received.
@@ -48,20 +47,15 @@ impl PublishedFiles {
         filename: &str,
     ) -> Result<Option<PublishedFile>, sqlx::Error> {
         let now = chrono::Utc::now();
-        let key: Key = (
-            distro.to_owned(),
-            repo.to_owned(),
-            arch.to_owned(),
-            filename.to_owned(),
-        );
+        let key = format!("{distro}/{repo}/{arch}/{filename}");
         let listening = self.listening.load(Ordering::Acquire);
-        if listening && let Some(found) = self.entries.lock().expect("cache lock").get(&key) {
+        if listening && let Some(found) = self.entries.read().expect("cache lock").get(&key) {
             return Ok(found.clone().filter(|f| f.is_served_at(now)));
         }
         let generation = self.generation.load(Ordering::Acquire);
         let found = manifest::find(reads, distro, repo, arch, filename).await?;
         if listening && self.generation.load(Ordering::Acquire) == generation {
-            let mut entries = self.entries.lock().expect("cache lock");
+            let mut entries = self.entries.write().expect("cache lock");
             // Checked again under the lock: an invalidation clears under it too.
             if self.generation.load(Ordering::Acquire) == generation {
                 if entries.len() >= CAPACITY {
@@ -74,7 +68,7 @@ impl PublishedFiles {
     }
 
     fn invalidate(&self) {
-        let mut entries = self.entries.lock().expect("cache lock");
+        let mut entries = self.entries.write().expect("cache lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
     }
