@@ -23,7 +23,6 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, Route};
-use rieter::blobs::BlobStore;
 
 use crate::published::PublishedFiles;
 use rieter::storage::Storage;
@@ -91,12 +90,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
-    let location = config.blob_location()?;
-    let blobs =
-        BlobStore::open(&location).with_context(|| format!("opening the blob store {location}"))?;
-    rieter::blobs::upgrade::run(&pool, &blobs, &config.data_dir)
-        .await
-        .context("moving the 0.1.0 data directory into the blob store")?;
+    let blobs = rieter::blobs::open(&pool, &config.blob_location()?, &config.data_dir).await?;
     let storage = rieter::scratch::claim(&pool, storage)
         .await
         .context("claiming a scratch directory for uploads")?;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use apalis::prelude::Monitor;
-use rieter::blobs::BlobStore;
 use rieter::ingest::IngestConfig;
 use rieter::storage::Storage;
 
@@ -28,12 +27,7 @@ pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
     .await?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
-    let location = config.blob_location()?;
-    let blobs =
-        BlobStore::open(&location).with_context(|| format!("opening the blob store {location}"))?;
-    rieter::blobs::upgrade::run(&pool, &blobs, &config.data_dir)
-        .await
-        .context("moving the 0.1.0 data directory into the blob store")?;
+    let blobs = rieter::blobs::open(&pool, &config.blob_location()?, &config.data_dir).await?;
     // Archives being written and blobs being parsed live in a scratch directory of its own.
     let storage = rieter::scratch::claim(&pool, storage)
         .await

@@ -51,6 +51,22 @@ impl BlobError {
     }
 }
 
+/// Opens the blob store `location` names and moves a 0.1.0 data directory at `data_dir` into
+/// it ([`upgrade`]): what every process does before it serves or parses anything.
+pub async fn open(
+    pool: &PgPool,
+    location: &Location,
+    data_dir: &Path,
+) -> anyhow::Result<BlobStore> {
+    use anyhow::Context;
+    let store =
+        BlobStore::open(location).with_context(|| format!("opening the blob store {location}"))?;
+    upgrade::run(pool, &store, data_dir)
+        .await
+        .context("moving the 0.1.0 data directory into the blob store")?;
+    Ok(store)
+}
+
 /// Where a blob's bytes come from when the store does not have them yet.
 pub enum Source<'a> {
     /// A complete, synced local file.
@@ -100,24 +116,12 @@ pub async fn collect_orphans(
         .filter(|(_, written)| written.elapsed().is_ok_and(|age| age > min_age))
         .map(|(digest, _)| digest)
         .collect();
+    let mut conn = pool.acquire().await?;
     let mut deleted = 0;
     for chunk in old.chunks(1000) {
-        for digest in rows::unrecorded(pool, chunk).await? {
-            let mut conn = pool.acquire().await?;
-            let lock = Lock::Blob { digest: &digest };
-            locks::lock(&mut conn, &lock).await?;
-            // Under the lock no claim is between storing the object and recording it.
-            let result = match rows::unrecorded(&mut *conn, std::slice::from_ref(&digest)).await {
-                Ok(still) if !still.is_empty() => store
-                    .delete(&digest)
-                    .await
-                    .map(|()| 1)
-                    .map_err(BlobError::from),
-                Ok(_) => Ok(0),
-                Err(err) => Err(err.into()),
-            };
-            locks::unlock(&mut conn, &lock).await?;
-            deleted += result?;
+        for digest in rows::unrecorded(&mut *conn, chunk).await? {
+            deleted +=
+                usize::from(delete_locked(&mut conn, store, &digest, Check::Unrecorded).await?);
         }
     }
     Ok(deleted)
@@ -129,26 +133,54 @@ pub async fn collect_garbage(
     store: &BlobStore,
     limit: i64,
 ) -> Result<usize, BlobError> {
+    let mut conn = pool.acquire().await?;
     let mut deleted = 0;
-    for digest in rows::unreferenced(pool, CLAIM_HOLD, limit).await? {
-        let mut conn = pool.acquire().await?;
-        let lock = Lock::Blob { digest: &digest };
-        locks::lock(&mut conn, &lock).await?;
-        // The row goes first (committed at once: no transaction), then the object; should the
-        // object's deletion fail, an unrecorded object is left, which a later claim of the
-        // same content simply reuses or overwrites.
-        let result = match rows::forget_unreferenced(&mut *conn, &digest, CLAIM_HOLD).await {
-            Ok(true) => store
-                .delete(&digest)
-                .await
-                .map(|()| 1)
-                .map_err(BlobError::from),
-            Ok(false) => Ok(0),
-            Err(err) => Err(err.into()),
-        };
-        locks::unlock(&mut conn, &lock).await?;
-        deleted += result?;
-        tracing::debug!(blob = %digest, "deleted an unreferenced blob");
+    for digest in rows::unreferenced(&mut *conn, CLAIM_HOLD, limit).await? {
+        deleted +=
+            usize::from(delete_locked(&mut conn, store, &digest, Check::Unreferenced).await?);
     }
     Ok(deleted)
+}
+
+/// Why the collector may delete a blob, checked again under its lock.
+#[derive(Clone, Copy)]
+enum Check {
+    /// Nothing refers to its row (then forgotten, committed at once: no transaction).
+    Unreferenced,
+    /// No row records it.
+    Unrecorded,
+}
+
+/// Deletes a blob's object if `check` still holds under the blob's session lock, which every
+/// claim also takes: no claim is between storing the object and recording it meanwhile. The
+/// row goes before the object; should the object's deletion fail, an unrecorded object is
+/// left, which a later claim of the same content reuses or overwrites.
+async fn delete_locked(
+    conn: &mut PgConnection,
+    store: &BlobStore,
+    digest: &Digest,
+    check: Check,
+) -> Result<bool, BlobError> {
+    let lock = Lock::Blob { digest };
+    locks::lock(conn, &lock).await?;
+    let deletable = match check {
+        Check::Unreferenced => rows::forget_unreferenced(&mut *conn, digest, CLAIM_HOLD).await,
+        Check::Unrecorded => rows::unrecorded(&mut *conn, std::slice::from_ref(digest))
+            .await
+            .map(|still| !still.is_empty()),
+    };
+    let result = match deletable {
+        Ok(true) => store
+            .delete(digest)
+            .await
+            .map(|()| true)
+            .map_err(BlobError::from),
+        Ok(false) => Ok(false),
+        Err(err) => Err(err.into()),
+    };
+    locks::unlock(conn, &lock).await?;
+    if result.as_ref().is_ok_and(|deleted| *deleted) {
+        tracing::debug!(blob = %digest, "deleted a blob");
+    }
+    result
 }

@@ -79,6 +79,7 @@ pub async fn run(
 }
 
 /// 0.1.0's paths in a data directory.
+#[derive(Clone)]
 struct Legacy {
     blobs: PathBuf,
     repos: PathBuf,
@@ -127,11 +128,7 @@ async fn upgrade_locked(
 ) -> Result<Report, UpgradeError> {
     let mut report = Report::default();
     let files = {
-        let legacy = Legacy {
-            blobs: legacy.blobs.clone(),
-            repos: legacy.repos.clone(),
-            trash: legacy.trash.clone(),
-        };
+        let legacy = legacy.clone();
         tokio::task::spawn_blocking(move || legacy.blob_files()).await??
     };
     for (id, path) in files {
