@@ -37,6 +37,37 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// Repository architecture `d/r/x86_64`.
+async fn repo_arch(pool: &PgPool) -> i64 {
+    let mut conn = pool.acquire().await.unwrap();
+    let repo_id = catalogue::ensure_repo(
+        &mut conn,
+        &DistroName::parse("d").unwrap(),
+        &RepoName::parse("r").unwrap(),
+    )
+    .await
+    .unwrap();
+    catalogue::ensure_repo_arch(&mut conn, repo_id, &ArchName::parse("x86_64").unwrap())
+        .await
+        .unwrap()
+}
+
+/// Makes `entries` the architecture's live files, as a rebuild does; how many were retired.
+async fn publish(
+    pool: &PgPool,
+    arch_id: i64,
+    entries: &[manifest::Entry],
+    grace: Duration,
+) -> usize {
+    let mut tx = pool.begin().await.unwrap();
+    let current = manifest::current(&mut tx, arch_id).await.unwrap();
+    let retired = manifest::switch(&mut tx, arch_id, &current, entries, grace)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    retired
+}
+
 /// Moves every claim past the collector's margin, as time would.
 async fn age_claims(pool: &PgPool) {
     sqlx::query("update blobs set claimed_at = now() - interval '1 minute'")
@@ -93,32 +124,13 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
     );
 
     // Published under a name, then retired with a grace period: still kept.
-    let mut conn = f.pool.acquire().await.unwrap();
-    let repo_id = catalogue::ensure_repo(&mut conn, &upload.distro, &upload.repo)
-        .await
-        .unwrap();
-    let arch_id =
-        catalogue::ensure_repo_arch(&mut conn, repo_id, &ArchName::parse("x86_64").unwrap())
-            .await
-            .unwrap();
-    drop(conn);
+    let arch_id = repo_arch(&f.pool).await;
     let entry = manifest::Entry {
         filename: "p-1-1-x86_64.pkg.tar.zst".into(),
         digest: digest.clone(),
         size: 3,
     };
-    let mut tx = f.pool.begin().await.unwrap();
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    manifest::switch(
-        &mut tx,
-        arch_id,
-        &current,
-        &[entry],
-        Duration::from_secs(600),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    publish(&f.pool, arch_id, &[entry], Duration::from_secs(600)).await;
     uploads::fail(&f.pool, upload.id, "refused").await.unwrap();
     age_claims(&f.pool).await;
     assert_eq!(
@@ -127,12 +139,7 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
             .unwrap(),
         0
     );
-    let mut tx = f.pool.begin().await.unwrap();
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    let retired = manifest::switch(&mut tx, arch_id, &current, &[], Duration::from_secs(600))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let retired = publish(&f.pool, arch_id, &[], Duration::from_secs(600)).await;
     assert_eq!(retired, 1);
     assert_eq!(manifest::expire_retired(&f.pool).await.unwrap(), 0);
     assert_eq!(
@@ -199,30 +206,13 @@ async fn a_fresh_claim_is_left_alone_and_a_referenced_row_cannot_be_forgotten() 
 
     // Whatever a query might get wrong, Postgres refuses to forget a blob a published file
     // refers to (and packages have the same foreign key).
-    let mut conn = f.pool.acquire().await.unwrap();
-    let repo_id = catalogue::ensure_repo(
-        &mut conn,
-        &DistroName::parse("d").unwrap(),
-        &RepoName::parse("r").unwrap(),
-    )
-    .await
-    .unwrap();
-    let arch_id =
-        catalogue::ensure_repo_arch(&mut conn, repo_id, &ArchName::parse("x86_64").unwrap())
-            .await
-            .unwrap();
-    drop(conn);
+    let arch_id = repo_arch(&f.pool).await;
     let entry = manifest::Entry {
         filename: "r.db.tar.gz".into(),
         digest: digest.clone(),
         size: 7,
     };
-    let mut tx = f.pool.begin().await.unwrap();
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    manifest::switch(&mut tx, arch_id, &current, &[entry], Duration::ZERO)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    publish(&f.pool, arch_id, &[entry], Duration::ZERO).await;
     let refused = sqlx::query("delete from blobs where digest = $1")
         .bind(digest.as_str())
         .execute(&f.pool)
