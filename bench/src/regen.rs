@@ -68,6 +68,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
         started.elapsed().as_secs_f64()
     );
     let repo_arch_id = repo_arch(&pool).await?;
+    // A live catalogue has been analysed by autovacuum long before it holds 10,000 packages;
+    // this one was loaded in seconds, and stale statistics would pick a sort spilling to disk.
+    sqlx::query("analyze").execute(&pool).await?;
     let first = timed_rebuild(&catalogue, repo_arch_id, count).await?;
     // The database before the samples are added: where repo-add starts from.
     let base = work.path().join("base");

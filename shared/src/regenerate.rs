@@ -5,14 +5,15 @@
 //! The regeneration job decides *when* to call this (quiet period, lock); this module is *what*
 //! a rebuild is, so the job and the benchmarks run the same code.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use crate::blobs::{self, BlobError, BlobStore, Source};
-use crate::db::manifest::{self, Entry};
+use crate::blobs::{self, BlobError, BlobStore, Digest, Source};
+use crate::db::manifest::{self, Current, Entry};
 use crate::db::regen::{self, BuildTarget, Snapshot, SnapshotPackage};
 use crate::db::{DbError, packages};
 use crate::names::RepoName;
@@ -78,7 +79,7 @@ pub enum Rebuild {
         packages: usize,
         change_seq: i64,
         /// Files the new databases no longer name, served until their grace period ends.
-        retired: usize,
+        retired: u64,
         /// Where the time went.
         phases: Phases,
     },
@@ -127,8 +128,14 @@ pub async fn rebuild(
         }
         Ok(writer)
     });
-    let snapshot = regen::snapshot(pool, target, &sink).await;
-    drop(sink);
+    let snapshot = async move {
+        let snapshot = regen::snapshot(pool, target, &sink).await;
+        drop(sink);
+        snapshot
+    };
+    // The manifest is read beside the snapshot, on a connection of its own (see
+    // `manifest::current`), to compare the new databases with.
+    let (snapshot, live) = tokio::join!(snapshot, manifest::current(pool, target.repo_arch_id));
     // The writer's failure is what stopped the reading, if both failed.
     let writer = writer.await??;
     let mut phases = Phases {
@@ -142,7 +149,10 @@ pub async fn rebuild(
     let archives = tokio::task::spawn_blocking(move || writer.finish()).await??;
     phases.write = started.elapsed();
     let started = Instant::now();
-    let published = publish(pool, store, target, &repo, &snapshot, &archives, grace).await?;
+    let published = publish(
+        pool, store, target, &repo, &snapshot, &live?, &archives, grace,
+    )
+    .await?;
     phases.finish = started.elapsed();
     match published {
         Published::Live { retired } => Ok(Rebuild::Published {
@@ -160,50 +170,65 @@ pub async fn rebuild(
 
 enum Published {
     Live {
-        retired: usize,
+        retired: u64,
     },
     Gone,
     /// These packages' files are not in the store: nothing was published.
     Missing(Vec<i64>),
 }
 
-/// Stores the archives and switches the manifest to the snapshot, in one transaction.
+/// Stores the archives and switches the manifest from `live` to the snapshot, in one
+/// transaction.
+#[allow(clippy::too_many_arguments)]
 async fn publish(
     pool: &PgPool,
     store: &BlobStore,
     target: &BuildTarget,
     repo: &RepoName,
     snapshot: &Snapshot,
+    live: &HashMap<String, Current>,
     archives: &Archives,
     grace: Duration,
 ) -> Result<Published, RegenerateError> {
-    let mut tx = pool.begin().await?;
+    let names = DbFileNames::new(repo);
+    let mut listing: Vec<Entry> = Vec::with_capacity(snapshot.packages.len() + 4);
+    for (name, archive) in [
+        (names.db, &archives.db),
+        (names.db_link, &archives.db),
+        (names.files, &archives.files),
+        (names.files_link, &archives.files),
+    ] {
+        listing.push(Entry {
+            filename: name,
+            digest: archive.digest.clone(),
+            size: archive.size as i64,
+        });
+    }
+    let databases = listing.len();
+    listing.extend(snapshot.packages.iter().map(|p| Entry {
+        filename: p.filename.clone(),
+        digest: p.digest.clone(),
+        size: p.size,
+    }));
     // Nothing is stored before the snapshot is known to be publishable, and only packages new
     // to the manifest need checking: a live entry's foreign key keeps its blob recorded. A new
     // package's blob is recorded while its package is current (a foreign key too), so one
     // unrecorded now belongs to a package that left after the snapshot; and its object must be
-    // in the store, which is checked once, when it is first published. (Only this build
-    // changes this architecture's entries: the caller holds its lock.)
-    let live = manifest::current(&mut tx, target.repo_arch_id).await?;
-    let new: Vec<_> = snapshot
+    // in the store, which is checked once, when it is first published.
+    let new: Vec<(i64, &Digest)> = snapshot
         .packages
         .iter()
-        .filter(|p| {
-            live.get(&p.filename)
-                .is_none_or(|c| c.retired || c.digest != p.digest)
-        })
+        .zip(&listing[databases..])
+        .filter(|(_, entry)| live.get(&entry.filename).is_none_or(|c| !c.serves(entry)))
+        .map(|(p, entry)| (p.id, &entry.digest))
         .collect();
-    let digests: Vec<_> = new.iter().map(|p| p.digest.clone()).collect();
+    let mut tx = pool.begin().await?;
+    let digests: Vec<Digest> = new.iter().map(|(_, d)| (*d).clone()).collect();
     let unrecorded = crate::db::blobs::unrecorded(&mut *tx, &digests).await?;
     let mut missing = Vec::new();
-    for package in new {
-        if unrecorded.contains(&package.digest)
-            || !store
-                .exists(&package.digest)
-                .await
-                .map_err(BlobError::from)?
-        {
-            missing.push(package.id);
+    for (id, digest) in new {
+        if unrecorded.contains(digest) || !store.exists(digest).await.map_err(BlobError::from)? {
+            missing.push(id);
         }
     }
     if !missing.is_empty() {
@@ -224,30 +249,9 @@ async fn publish(
     if !regen::lock_target(&mut tx, target.repo_arch_id).await? {
         return Ok(Published::Gone);
     }
-    let names = DbFileNames::new(repo);
-    let mut entries: Vec<Entry> = snapshot
-        .packages
-        .iter()
-        .map(|p| Entry {
-            filename: p.filename.clone(),
-            digest: p.digest.clone(),
-            size: p.size,
-        })
-        .collect();
-    for (name, archive) in [
-        (names.db, &archives.db),
-        (names.db_link, &archives.db),
-        (names.files, &archives.files),
-        (names.files_link, &archives.files),
-    ] {
-        entries.push(Entry {
-            filename: name,
-            digest: archive.digest.clone(),
-            size: archive.size as i64,
-        });
-    }
-    let retired = manifest::switch(&mut tx, target.repo_arch_id, &live, &entries, grace).await?;
-    regen::finish(&mut tx, target.repo_arch_id, snapshot).await?;
+    let change = manifest::diff(live, listing);
+    let retired = manifest::switch(&mut tx, target.repo_arch_id, &change, grace).await?;
+    regen::finish(&mut tx, target, snapshot).await?;
     tx.commit().await?;
     Ok(Published::Live { retired })
 }

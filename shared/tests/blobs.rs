@@ -60,12 +60,13 @@ async fn publish(
     grace: Duration,
 ) -> usize {
     let mut tx = pool.begin().await.unwrap();
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    let retired = manifest::switch(&mut tx, arch_id, &current, entries, grace)
+    let current = manifest::current(&mut *tx, arch_id).await.unwrap();
+    let change = manifest::diff(&current, entries.to_vec());
+    let retired = manifest::switch(&mut tx, arch_id, &change, grace)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    retired
+    retired as usize
 }
 
 /// Moves every claim past the collector's margin, as time would.

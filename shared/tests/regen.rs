@@ -57,23 +57,24 @@ const NOW: Timing = Timing {
     hold: Duration::ZERO,
 };
 
-async fn build(f: &Fixture) -> regen::Snapshot {
+async fn build(f: &Fixture) -> (regen::BuildTarget, regen::Snapshot) {
     let Plan::Build(target) = regen::plan(&f.pool, f.arch_id, NOW).await.unwrap() else {
         panic!("expected a build");
     };
     // The fixture's repository has no packages, so nothing is sent to the receiver.
     let (sink, _received) = tokio::sync::mpsc::channel(1);
-    regen::snapshot(&f.pool, &target, &sink)
+    let snapshot = regen::snapshot(&f.pool, &target, &sink)
         .await
         .unwrap()
-        .unwrap()
+        .unwrap();
+    (target, snapshot)
 }
 
 /// Records a snapshot as published, as the publishing transaction does.
-async fn finish(f: &Fixture, snapshot: &regen::Snapshot) {
+async fn finish(f: &Fixture, (target, snapshot): &(regen::BuildTarget, regen::Snapshot)) {
     let mut tx = f.pool.begin().await.unwrap();
     assert!(regen::lock_target(&mut tx, f.arch_id).await.unwrap());
-    regen::finish(&mut tx, f.arch_id, snapshot).await.unwrap();
+    regen::finish(&mut tx, target, snapshot).await.unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -104,7 +105,7 @@ async fn a_change_during_a_build_causes_exactly_one_more_build() {
     finish(&f, &snapshot).await;
 
     let second = build(&f).await;
-    assert!(second.change_seq > snapshot.change_seq);
+    assert!(second.1.change_seq > snapshot.1.change_seq);
     finish(&f, &second).await;
     assert_eq!(
         regen::plan(&f.pool, f.arch_id, NOW).await.unwrap(),

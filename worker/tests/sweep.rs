@@ -62,14 +62,16 @@ async fn a_sweep_expires_retired_files_and_collects_what_nothing_refers_to() {
         digest: digest.clone(),
         size: 1,
     });
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    manifest::switch(&mut tx, arch_id, &current, &entries, Duration::ZERO)
-        .await
-        .unwrap();
-    let current = manifest::current(&mut tx, arch_id).await.unwrap();
-    manifest::switch(&mut tx, arch_id, &current, &[], Duration::from_secs(600))
-        .await
-        .unwrap();
+    for (listing, grace) in [
+        (entries.to_vec(), Duration::ZERO),
+        (vec![], Duration::from_secs(600)),
+    ] {
+        let current = manifest::current(&mut *tx, arch_id).await.unwrap();
+        let change = manifest::diff(&current, listing);
+        manifest::switch(&mut tx, arch_id, &change, grace)
+            .await
+            .unwrap();
+    }
     tx.commit().await.unwrap();
     sqlx::query(
         "update published_files set retired_until = now() - interval '1 second'

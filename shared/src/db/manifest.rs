@@ -1,9 +1,10 @@
 //! The `published_files` manifest: the files each repository architecture serves, by name, and
 //! the blob behind each. A published database replaces its architecture's live entries in one
 //! transaction ([`switch`]), so a reader resolves every name against one database or the next,
-//! never a mix; the names it drops stay resolvable until their grace period ends.
+//! never a mix; the names it drops stay resolvable until their grace period ends. Only what
+//! changed is written ([`diff`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ pub struct Entry {
     pub size: i64,
 }
 
-/// What the live manifest says of a name, as a switch compares it.
+/// What the live manifest says of a name, as a publish compares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
     pub digest: Digest,
@@ -27,11 +28,19 @@ pub struct Current {
     pub retired: bool,
 }
 
+impl Current {
+    /// Whether this name already serves `entry`'s content, live.
+    pub fn serves(&self, entry: &Entry) -> bool {
+        !self.retired && self.digest == entry.digest && self.size == entry.size
+    }
+}
+
 /// The names of `repo_arch_id`'s manifest (live and retired). Only a publish changes them,
 /// and publishes of one architecture are serialised (the regeneration lock), so they are not
-/// locked: locking every row would write every row.
+/// locked: locking every row would write every row. For the same reason a publish may read
+/// them on a connection of their own, beside its snapshot of the catalogue.
 pub async fn current(
-    conn: &mut PgConnection,
+    executor: impl PgExecutor<'_>,
     repo_arch_id: i64,
 ) -> Result<HashMap<String, Current>, sqlx::Error> {
     let rows = sqlx::query!(
@@ -40,7 +49,7 @@ pub async fn current(
            from published_files where repo_arch_id = $1"#,
         repo_arch_id
     )
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await?;
     Ok(rows
         .into_iter()
@@ -57,49 +66,62 @@ pub async fn current(
         .collect())
 }
 
-/// Makes `entries` the live files of `repo_arch_id`, given its manifest as [`current`] read
-/// it in this transaction: only what changed is written. Live names the new database does not
-/// list are retired for `grace`. A name whose content changes gets a modification time at
-/// least a second after its previous one (`Last-Modified` has whole seconds, and pacman
-/// revalidates its databases with `If-Modified-Since` alone). Every entry's blob must be
-/// recorded ([`crate::db::blobs::unrecorded`]). Returns how many names were retired.
+/// What making a listing live changes in a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Names that are new, changed or retired until now.
+    pub upsert: Vec<Entry>,
+    /// Live names the listing does not name.
+    pub retire: Vec<String>,
+}
+
+/// Compares a complete listing with the manifest [`current`] read.
+pub fn diff(current: &HashMap<String, Current>, listing: Vec<Entry>) -> Change {
+    let listed: HashSet<&str> = listing.iter().map(|e| e.filename.as_str()).collect();
+    let retire = current
+        .iter()
+        .filter(|(name, c)| !c.retired && !listed.contains(name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect();
+    drop(listed);
+    let upsert = listing
+        .into_iter()
+        .filter(|e| current.get(&e.filename).is_none_or(|c| !c.serves(e)))
+        .collect();
+    Change { upsert, retire }
+}
+
+/// Makes a new database's files live in `repo_arch_id`, as [`diff`] found them to differ:
+/// names it no longer lists stay served for `grace`; names it lists unchanged are not written
+/// at all. A
+/// name whose content changes gets a modification time at least a second after its previous
+/// one (`Last-Modified` has whole seconds, and pacman revalidates its databases with
+/// `If-Modified-Since` alone). Every entry's blob must be recorded
+/// ([`crate::db::blobs::unrecorded`]). Returns how many names were retired.
 pub async fn switch(
     conn: &mut PgConnection,
     repo_arch_id: i64,
-    current: &HashMap<String, Current>,
-    entries: &[Entry],
+    change: &Change,
     grace: Duration,
-) -> Result<usize, sqlx::Error> {
-    let listed: std::collections::HashSet<&str> =
-        entries.iter().map(|e| e.filename.as_str()).collect();
-    let retire: Vec<&str> = current
-        .iter()
-        .filter(|(name, c)| !c.retired && !listed.contains(name.as_str()))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let changed: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| {
-            current
-                .get(&e.filename)
-                .is_none_or(|c| c.retired || c.digest != e.digest || c.size != e.size)
-        })
-        .collect();
+) -> Result<u64, sqlx::Error> {
+    let Change { upsert, retire } = change;
+    let mut retired = 0;
     if !retire.is_empty() {
-        sqlx::query!(
+        retired = sqlx::query!(
             "update published_files set retired_until = now() + make_interval(secs => $3)
              where repo_arch_id = $1 and filename = any($2) and retired_until is null",
             repo_arch_id,
-            &retire as &[&str],
+            retire.as_slice(),
             grace.as_secs_f64()
         )
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
     }
-    if !changed.is_empty() {
-        let names: Vec<&str> = changed.iter().map(|e| e.filename.as_str()).collect();
-        let digests: Vec<&str> = changed.iter().map(|e| e.digest.as_str()).collect();
-        let sizes: Vec<i64> = changed.iter().map(|e| e.size).collect();
+    if !upsert.is_empty() {
+        let names: Vec<&str> = upsert.iter().map(|e| e.filename.as_str()).collect();
+        let digests: Vec<&str> = upsert.iter().map(|e| e.digest.as_str()).collect();
+        let sizes: Vec<i64> = upsert.iter().map(|e| e.size).collect();
         sqlx::query!(
             "insert into published_files (repo_arch_id, filename, digest, size, modified_at)
              select $1, n.filename, n.digest, n.size, date_trunc('second', now())
@@ -121,7 +143,7 @@ pub async fn switch(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(retire.len())
+    Ok(retired)
 }
 
 /// A file as `/{distro}/{repo}/{arch}/{filename}` serves it.
@@ -172,4 +194,70 @@ pub async fn expire_retired(executor: impl PgExecutor<'_>) -> Result<u64, sqlx::
         .execute(executor)
         .await?;
     Ok(expired.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(byte: u8) -> Digest {
+        Digest::of(&[byte])
+    }
+
+    fn entry(name: &str, byte: u8) -> Entry {
+        Entry {
+            filename: name.into(),
+            digest: digest(byte),
+            size: 1,
+        }
+    }
+
+    fn current(byte: u8, retired: bool) -> Current {
+        Current {
+            digest: digest(byte),
+            size: 1,
+            retired,
+        }
+    }
+
+    #[test]
+    fn diff_writes_only_what_changed_and_retires_what_is_unlisted() {
+        let live = HashMap::from([
+            ("same".to_owned(), current(1, false)),
+            ("changed".to_owned(), current(2, false)),
+            ("back".to_owned(), current(3, true)),
+            ("gone".to_owned(), current(4, false)),
+            ("long-gone".to_owned(), current(5, true)),
+        ]);
+        let listing = vec![
+            entry("same", 1),
+            entry("changed", 9),
+            entry("back", 3),
+            entry("new", 6),
+        ];
+        let mut change = diff(&live, listing);
+        change.upsert.sort_by(|a, b| a.filename.cmp(&b.filename));
+        assert_eq!(
+            change,
+            Change {
+                upsert: vec![entry("back", 3), entry("changed", 9), entry("new", 6)],
+                retire: vec!["gone".to_owned()],
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_listing_retires_every_live_name() {
+        let live = HashMap::from([
+            ("a".to_owned(), current(1, false)),
+            ("b".to_owned(), current(2, true)),
+        ]);
+        assert_eq!(
+            diff(&live, vec![]),
+            Change {
+                upsert: vec![],
+                retire: vec!["a".to_owned()],
+            }
+        );
+    }
 }

@@ -244,10 +244,9 @@ pub async fn lock_target(conn: &mut PgConnection, repo_arch_id: i64) -> Result<b
 /// the build and publishes the uploads they list.
 pub async fn finish(
     conn: &mut PgConnection,
-    repo_arch_id: i64,
+    target: &BuildTarget,
     snapshot: &Snapshot,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<i64> = snapshot.packages.iter().map(|p| p.id).collect();
     sqlx::query!(
         "update repo_arches
          set built_seq = greatest(built_seq, $2),
@@ -255,15 +254,34 @@ pub async fn finish(
              published_at = now(),
              dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end
          where id = $1",
-        repo_arch_id,
+        target.repo_arch_id,
         snapshot.change_seq
     )
     .execute(&mut *conn)
     .await?;
+    // The repository's uploads waiting for a database are few, the packages many: those are
+    // read and matched here, so no statement carries every package of the repository.
+    let waiting = sqlx::query!(
+        r#"select id, package_id as "package_id!" from uploads
+           where status = 'parsed' and distro = $1 and repo = $2 and package_id is not null"#,
+        target.distro.as_str(),
+        target.repo.as_str()
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let listed: std::collections::HashSet<i64> = snapshot.packages.iter().map(|p| p.id).collect();
+    let published: Vec<uuid::Uuid> = waiting
+        .into_iter()
+        .filter(|u| listed.contains(&u.package_id))
+        .map(|u| u.id)
+        .collect();
     sqlx::query!(
         "update uploads set status = 'published', updated_at = now()
-         where status = 'parsed' and package_id = any($1)",
-        &ids
+         where id = any($1) and status = 'parsed'",
+        &published
     )
     .execute(&mut *conn)
     .await?;
