@@ -14,14 +14,14 @@ use crate::regen::{median, repo_add};
 use crate::report::{Quantity, Row};
 use crate::synth::{self, Spec};
 
-const CLIENTS: usize = 32;
+pub const CLIENTS: usize = 32;
 /// The shipped default (worker `quiet_period_secs`): both scenarios run with what users get.
-const QUIET_SECS: f64 = 3.0;
+pub const QUIET_SECS: f64 = 3.0;
 /// A shorter quiet period, for a repository fed by CI in bursts: the burst is also measured
 /// with it, since the quiet period is a fixed part of the burst's time.
 const SHORT_QUIET_SECS: f64 = 1.0;
 
-fn options(quiet_period_secs: f64) -> Options {
+pub fn options(quiet_period_secs: f64) -> Options {
     Options {
         workers: 2,
         quiet_period_secs,
@@ -43,7 +43,7 @@ fn num_cpus() -> usize {
 }
 
 /// Small packages like the ones a CI pipeline publishes.
-fn small_packages(count: usize, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
+pub fn small_packages(count: usize, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
     let specs: Vec<Spec> = (0..count)
         .map(|i| Spec::new(format!("{prefix}-{i:04}"), 8, 2048))
         .collect();
@@ -107,7 +107,7 @@ pub async fn burst(opts: &Opts) -> anyhow::Result<Vec<Row>> {
 /// Uploads every file with `CLIENTS` concurrent clients and waits until all are published.
 /// Returns the time from the first byte sent to the last upload published, and the number of
 /// rebuilds the server counted.
-async fn run_burst(rieter: &Rieter, files: &[PathBuf]) -> anyhow::Result<(f64, u64)> {
+pub async fn run_burst(rieter: &Rieter, files: &[PathBuf]) -> anyhow::Result<(f64, u64)> {
     // Bodies are read before the clock starts: the disk is not what is measured.
     let bodies: Vec<bytes::Bytes> = files
         .iter()
@@ -141,6 +141,17 @@ async fn run_burst(rieter: &Rieter, files: &[PathBuf]) -> anyhow::Result<(f64, u
     eprintln!("all accepted after {accepted:.2} s");
 
     let pool = rieter.db.pool().await?;
+    let (parsed, published): (f64, f64) = sqlx::query_as(
+        "select extract(epoch from (select max(created_at) from packages)
+                                   - (select min(created_at) from uploads))::float8,
+                extract(epoch from (select max(published_at) from repo_arches)
+                                   - (select max(created_at) from packages))::float8",
+    )
+    .fetch_one(&pool)
+    .await?;
+    eprintln!(
+        "last package recorded {parsed:.2} s after the first upload; published {published:.2} s later"
+    );
     let rebuilds: i64 =
         sqlx::query_scalar("select coalesce(sum(build_count), 0)::int8 from repo_arches")
             .fetch_one(&pool)

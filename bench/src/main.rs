@@ -9,6 +9,7 @@ mod memory;
 mod parse;
 mod regen;
 mod report;
+mod s3;
 mod serve;
 mod synth;
 
@@ -30,7 +31,9 @@ pub struct Opts {
     pub skip_baselines: bool,
 }
 
-const SCENARIOS: &[&str] = &["regen", "ingest", "parse", "serve", "memory", "latency"];
+const SCENARIOS: &[&str] = &[
+    "regen", "ingest", "parse", "serve", "memory", "latency", "s3",
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -72,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             "parse" => parse::run(&opts).await,
             "serve" => serve::run(&opts).await,
             "memory" => memory::run(&opts).await,
+            "s3" => s3::run(&opts).await,
             _ => unreachable!("scenario names are checked above"),
         };
         match result {

@@ -17,14 +17,14 @@ use reqwest::StatusCode;
 use rieter_e2e::{Options, Rieter};
 
 use self::nginx::Nginx;
-use self::wrk::Load;
+pub use self::wrk::Load;
 use crate::Opts;
 use crate::report::{Quantity, Row};
 use crate::synth::{self, Payload, Spec};
 
-const DISTRO: &str = "bench";
-const REPO: &str = "serve";
-const ARCH: &str = "x86_64";
+pub const DISTRO: &str = "bench";
+pub const REPO: &str = "serve";
+pub const ARCH: &str = "x86_64";
 const SMALL_PACKAGES: usize = 20;
 const ROUNDS: usize = 2;
 const TARGET: f64 = 0.8;
@@ -152,7 +152,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
 
 /// The small repository (text payload, like typical packages) and one package of about
 /// 10 MiB that does not compress.
-fn inputs() -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
+pub fn inputs() -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
     let dir = synth::inputs_dir("serve");
     let specs: Vec<Spec> = (0..SMALL_PACKAGES)
         .map(|i| Spec::new(format!("serve-{i:02}"), 20 + i, 512))
@@ -165,7 +165,7 @@ fn inputs() -> anyhow::Result<(Vec<PathBuf>, PathBuf)> {
 }
 
 /// Uploads every package and waits until each is published.
-async fn publish<'a>(
+pub async fn publish<'a>(
     rieter: &Rieter,
     files: impl Iterator<Item = &'a PathBuf>,
 ) -> anyhow::Result<()> {

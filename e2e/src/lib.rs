@@ -301,10 +301,16 @@ impl Rieter {
     /// Starts one more api, on a port (and, with private data directories, a data directory)
     /// of its own; returns its base URL once it is healthy.
     pub async fn start_another_api(&mut self) -> anyhow::Result<String> {
+        self.start_another_api_with(&[]).await
+    }
+
+    /// [`Self::start_another_api`], with `env` set for that process alone.
+    pub async fn start_another_api_with(&mut self, env: &[(&str, &str)]) -> anyhow::Result<String> {
         let port = free_port();
         let role = format!("api{}", self.more_apis.len() + 2);
         let child = self
             .command_on("rieter-api", &role, port)?
+            .envs(env.iter().copied())
             .spawn()
             .context("starting another rieter-api")?;
         self.more_apis.push(child);

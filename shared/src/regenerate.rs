@@ -10,6 +10,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 
 use crate::blobs::{self, BlobError, BlobStore, Digest, Source};
@@ -177,6 +178,9 @@ enum Published {
     Missing(Vec<i64>),
 }
 
+/// Blob existence checks in flight at once while publishing.
+const EXISTENCE_CHECKS: usize = 16;
+
 /// Stores the archives and switches the manifest from `live` to the snapshot, in one
 /// transaction.
 #[allow(clippy::too_many_arguments)]
@@ -225,12 +229,30 @@ async fn publish(
     let mut tx = pool.begin().await?;
     let digests: Vec<Digest> = new.iter().map(|(_, d)| (*d).clone()).collect();
     let unrecorded = crate::db::blobs::unrecorded(&mut *tx, &digests).await?;
-    let mut missing = Vec::new();
-    for (id, digest) in new {
-        if unrecorded.contains(digest) || !store.exists(digest).await.map_err(BlobError::from)? {
-            missing.push(id);
-        }
-    }
+    let mut missing: Vec<i64> = new
+        .iter()
+        .filter(|(_, digest)| unrecorded.contains(*digest))
+        .map(|(id, _)| *id)
+        .collect();
+    // One request each on S3, so they overlap: after a burst, hundreds are new. (Owned items
+    // and store: the job's future must be `Send` for any lifetime.)
+    let to_check: Vec<(i64, Digest)> = new
+        .iter()
+        .filter(|(_, digest)| !unrecorded.contains(*digest))
+        .map(|(id, digest)| (*id, (*digest).clone()))
+        .collect();
+    let absent: Vec<Option<i64>> = futures::stream::iter(to_check)
+        .map(|(id, digest)| {
+            let store = store.clone();
+            async move {
+                let found = store.exists(&digest).await.map_err(BlobError::from)?;
+                Ok::<_, BlobError>((!found).then_some(id))
+            }
+        })
+        .buffer_unordered(EXISTENCE_CHECKS)
+        .try_collect()
+        .await?;
+    missing.extend(absent.into_iter().flatten());
     if !missing.is_empty() {
         return Ok(Published::Missing(missing));
     }
