@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rieter::blobs::{self, BlobStore, Digest, Location, Source};
+use rieter::blobs::{self, BlobStore, Digest, Location, S3Options, Source};
 use rieter::db::uploads::{self, NewUpload};
 use rieter::db::{catalogue, manifest};
 use rieter::ingest;
@@ -28,7 +28,11 @@ async fn fixture() -> Fixture {
     let pool = db.pool().await.unwrap();
     rieter::db::migrate(&pool).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(&Location::Local(dir.path().join("blobs"))).unwrap();
+    let store = BlobStore::open(
+        &Location::Local(dir.path().join("blobs")),
+        &S3Options::default(),
+    )
+    .unwrap();
     Fixture {
         _db: db,
         pool,

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use sqlx::{PgConnection, PgPool};
 
 pub use digest::{Digest, DigestError};
-pub use store::{BlobStore, Location, LocationError, StoreError};
+pub use store::{BlobStore, Location, LocationError, S3Options, StoreError};
 
 use crate::db::blobs as rows;
 use crate::db::locks::{self, Lock};
@@ -51,16 +51,18 @@ impl BlobError {
     }
 }
 
-/// Opens the blob store `location` names and moves a 0.1.0 data directory at `data_dir` into
-/// it ([`upgrade`]): what every process does before it serves or parses anything.
+/// Opens the blob store `location` names (reached with `s3` on S3) and moves a 0.1.0 data
+/// directory at `data_dir` into it ([`upgrade`]): what every process does before it serves or
+/// parses anything.
 pub async fn open(
     pool: &PgPool,
     location: &Location,
+    s3: &S3Options,
     data_dir: &Path,
 ) -> anyhow::Result<BlobStore> {
     use anyhow::Context;
-    let store =
-        BlobStore::open(location).with_context(|| format!("opening the blob store {location}"))?;
+    let store = BlobStore::open(location, s3)
+        .with_context(|| format!("opening the blob store {location}"))?;
     upgrade::run(pool, &store, data_dir)
         .await
         .context("moving the 0.1.0 data directory into the blob store")?;
