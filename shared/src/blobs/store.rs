@@ -170,9 +170,9 @@ impl StoreError {
 }
 
 /// Objects up to this size are stored with one request; larger ones in parts of this size.
-const PART: usize = 8 << 20;
+pub(super) const PART: usize = 8 << 20;
 /// Parts of one blob in flight to the object store at once.
-const PARTS_IN_FLIGHT: usize = 4;
+pub(super) const PARTS_IN_FLIGHT: usize = 4;
 
 /// The blob store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -231,7 +231,12 @@ impl BlobStore {
         self.local.is_some()
     }
 
-    fn key(digest: &Digest) -> Key {
+    /// The object store itself (keys relative to the prefix).
+    pub(super) fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(super) fn key(digest: &Digest) -> Key {
         let d = digest.as_str();
         Key::from(format!("sha256/{}/{d}", &d[..2]))
     }
