@@ -90,7 +90,13 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     .context("connecting the read pool to the database (RIETER_DATABASE_URL)")?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
-    let blobs = rieter::blobs::open(&pool, &config.blob_location()?, &config.data_dir).await?;
+    let blobs = rieter::blobs::open(
+        &pool,
+        &config.blob_location()?,
+        &config.s3_options(),
+        &config.data_dir,
+    )
+    .await?;
     let storage = rieter::scratch::claim(&pool, storage)
         .await
         .context("claiming a scratch directory for uploads")?;

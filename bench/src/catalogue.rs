@@ -54,8 +54,7 @@ impl Catalogue {
             overwrite: false,
             uploaded_by: rieter::actor::Actor::Config,
         };
-        ingest::accept(&self.pool, &self.blobs, &received, &upload).await?;
-        drop(received);
+        ingest::accept(&self.pool, &self.blobs, received.into(), &upload).await?;
         uploads::start_processing(&self.pool, id).await?;
         let blob = self
             .blobs

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use rieter::blobs::{BlobStore, Location};
+use rieter::blobs::{BlobStore, Location, S3Options};
 use rieter::db::regen::{self, Timing};
 use rieter::names::{DistroName, RepoName};
 use rieter::package::{self, Limits, ParsedPackage};
@@ -57,7 +57,10 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     let catalogue = Catalogue {
         pool: pool.clone(),
         storage: Storage::open(data.path())?,
-        blobs: BlobStore::open(&Location::Local(data.path().join("blobs")))?,
+        blobs: BlobStore::open(
+            &Location::Local(data.path().join("blobs")),
+            &S3Options::default(),
+        )?,
         distro: DistroName::parse("bench")?,
         repo: RepoName::parse("large")?,
     };

@@ -44,6 +44,9 @@ pub struct Options {
     /// Give every process a data directory of its own (`<data_dir>/<role>`), as on separate
     /// hosts: nothing is shared but Postgres and the blob store.
     pub private_data_dirs: bool,
+    /// With `s3`: configure the processes through a config file's `storage` and `s3_*` keys
+    /// rather than `RIETER_STORAGE` and the `AWS_*` variables.
+    pub s3_config_file: bool,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             db_url_params: None,
             s3: false,
             private_data_dirs: false,
+            s3_config_file: false,
         }
     }
 }
@@ -227,7 +231,15 @@ impl Rieter {
         } else {
             self.data_dir.clone()
         };
-        let storage_env = self.s3.as_ref().map(s3::S3Server::env).unwrap_or_default();
+        let storage_env = match &self.s3 {
+            Some(s3) if self.options.s3_config_file => {
+                let file = self.logs.path().join("rieter.toml");
+                std::fs::write(&file, s3.config_toml())?;
+                vec![("RIETER_CONFIG".to_owned(), file.display().to_string())]
+            }
+            Some(s3) => s3.env(),
+            None => Vec::new(),
+        };
         let log = File::create(
             self.logs
                 .path()
@@ -341,6 +353,15 @@ impl Rieter {
             Some(s3) => s3.blob_root(),
             None => self.data_dir.join("blobs"),
         }
+    }
+
+    /// On S3: staged uploads and multipart uploads in progress or left behind
+    /// ([`s3::S3Server::staging_debris`]); empty on the local backend.
+    pub fn staging_debris(&self) -> Vec<String> {
+        self.s3
+            .as_ref()
+            .map(s3::S3Server::staging_debris)
+            .unwrap_or_default()
     }
 
     /// The data directories of the processes: one shared, or one per process.

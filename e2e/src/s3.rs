@@ -83,6 +83,32 @@ impl S3Server {
         .collect()
     }
 
+    /// The `s3_*` settings that reach this server.
+    pub fn options(&self) -> rieter::blobs::S3Options {
+        rieter::blobs::S3Options {
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some(ACCESS_KEY.into()),
+            secret_access_key: Some(rieter::settings::Secret::new(SECRET_KEY.into())),
+            allow_http: Some(true),
+            virtual_hosted_style: None,
+        }
+    }
+
+    /// The same as a config file's `storage` and `s3_*` keys, for a process given no `AWS_*`
+    /// variable.
+    pub fn config_toml(&self) -> String {
+        format!(
+            "storage = \"s3://{BUCKET}/{PREFIX}\"\n\
+             s3_endpoint = \"{}\"\n\
+             s3_region = \"us-east-1\"\n\
+             s3_access_key_id = \"{ACCESS_KEY}\"\n\
+             s3_secret_access_key = \"{SECRET_KEY}\"\n\
+             s3_allow_http = true\n",
+            self.endpoint
+        )
+    }
+
     /// The directory holding the store's `sha256/` tree.
     pub fn blob_root(&self) -> PathBuf {
         self.root.path().join(BUCKET).join(PREFIX)
@@ -90,6 +116,24 @@ impl S3Server {
 
     pub fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// The store's staged uploads (`incoming/` under the prefix) and the parts of multipart
+    /// uploads not completed or aborted (s3s-fs keeps them as `.upload-*` and `.upload_id-*`
+    /// files in its root).
+    pub fn staging_debris(&self) -> Vec<String> {
+        let staged = std::fs::read_dir(self.blob_root().join("incoming"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| format!("incoming/{}", e.file_name().to_string_lossy()));
+        let parts = std::fs::read_dir(self.root.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".upload"));
+        staged.chain(parts).collect()
     }
 }
 

@@ -20,7 +20,7 @@ use md5::Md5;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use crate::blobs::Digest;
+use crate::blobs::{Digest, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveError {
@@ -36,6 +36,8 @@ pub enum ReceiveError {
     Body(#[source] io::Error),
     #[error("storing the upload failed: {0}")]
     Io(#[source] io::Error),
+    #[error("storing the upload failed: {0}")]
+    Store(#[source] StoreError),
 }
 
 impl ReceiveError {
@@ -247,21 +249,108 @@ impl Storage {
 
 /// Bytes of an upload collected before they are hashed and written in one go. Together with
 /// the chunk being received this bounds the memory an upload takes, whatever its size.
-const WRITE_CHUNK: usize = 256 << 10;
+pub(crate) const WRITE_CHUNK: usize = 256 << 10;
+
+/// The running digests of an upload: SHA-256 names its blob, MD5 goes into the databases.
+pub(crate) struct Hashes {
+    sha256: Sha256,
+    md5: Md5,
+}
+
+impl Hashes {
+    pub(crate) fn new() -> Self {
+        Self {
+            sha256: Sha256::new(),
+            md5: Md5::new(),
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.sha256.update(data);
+        self.md5.update(data);
+    }
+
+    /// The SHA-256 and the MD5 (lowercase hex).
+    pub(crate) fn finish(self) -> (Digest, String) {
+        (
+            Digest::from_hasher(self.sha256),
+            hex::encode(self.md5.finalize()),
+        )
+    }
+}
+
+/// An upload's body, read in batches of up to [`WRITE_CHUNK`] bytes (or one larger chunk),
+/// refusing more than `limit` bytes in all and a body that sends nothing for `stall`.
+pub(crate) struct BodyBatches<S> {
+    body: std::pin::Pin<Box<S>>,
+    /// A chunk that did not fit in the previous batch.
+    pending: Option<Bytes>,
+    limit: u64,
+    stall: Duration,
+    size: u64,
+}
+
+impl<S: Stream<Item = io::Result<Bytes>>> BodyBatches<S> {
+    pub(crate) fn new(body: S, limit: u64, stall: Duration) -> Self {
+        Self {
+            body: Box::pin(body),
+            pending: None,
+            limit,
+            stall,
+            size: 0,
+        }
+    }
+
+    /// Bytes received so far.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends the next batch to the empty `buffer`; false once the body is over.
+    pub(crate) async fn fill(&mut self, buffer: &mut Vec<u8>) -> Result<bool, ReceiveError> {
+        loop {
+            let chunk = match self.pending.take() {
+                Some(chunk) => chunk,
+                None => {
+                    let next = tokio::time::timeout(self.stall, self.body.next())
+                        .await
+                        .map_err(|_| ReceiveError::Stalled {
+                            secs: self.stall.as_secs(),
+                        })?;
+                    let Some(chunk) = next else {
+                        return Ok(!buffer.is_empty());
+                    };
+                    let chunk = chunk.map_err(ReceiveError::Body)?;
+                    self.size += chunk.len() as u64;
+                    if self.size > self.limit {
+                        return Err(ReceiveError::TooLarge { limit: self.limit });
+                    }
+                    chunk
+                }
+            };
+            if !buffer.is_empty() && buffer.len() + chunk.len() > WRITE_CHUNK {
+                self.pending = Some(chunk);
+                return Ok(true);
+            }
+            buffer.extend_from_slice(&chunk);
+            if buffer.len() >= WRITE_CHUNK {
+                return Ok(true);
+            }
+        }
+    }
+}
 
 /// The blocking half of receiving an upload: the file and the running digests. Hashing and
 /// writing happen on the blocking pool, a chunk at a time, off the async threads.
 struct HashedFile {
     file: std::fs::File,
-    sha256: Sha256,
-    md5: Md5,
+    hashes: Hashes,
 }
 
 impl HashedFile {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         use std::io::Write;
-        self.sha256.update(data);
-        self.md5.update(data);
+        self.hashes.update(data);
         self.file.write_all(data)
     }
 }
@@ -300,41 +389,19 @@ where
     };
     let mut file = HashedFile {
         file,
-        sha256: Sha256::new(),
-        md5: Md5::new(),
+        hashes: Hashes::new(),
     };
     let mut buffer = Vec::with_capacity(WRITE_CHUNK);
-    let mut size = 0u64;
-    let mut body = std::pin::pin!(body);
-    while let Some(chunk) = tokio::time::timeout(stall, body.next())
-        .await
-        .map_err(|_| ReceiveError::Stalled {
-            secs: stall.as_secs(),
-        })?
-    {
-        let chunk = chunk.map_err(ReceiveError::Body)?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(ReceiveError::TooLarge { limit });
-        }
-        if buffer.len() + chunk.len() > WRITE_CHUNK {
-            (file, buffer) = on_blocking_pool(file, buffer, HashedFile::write).await?;
-        }
-        buffer.extend_from_slice(&chunk);
+    let mut body = BodyBatches::new(body, limit, stall);
+    while body.fill(&mut buffer).await? {
+        (file, buffer) = on_blocking_pool(file, buffer, HashedFile::write).await?;
     }
-    if size == 0 {
+    if body.size() == 0 {
         return Err(ReceiveError::Empty);
     }
-    (file, _) = on_blocking_pool(file, buffer, |file, rest| {
-        file.write(rest)?;
-        file.file.sync_all()
-    })
-    .await?;
-    Ok((
-        size,
-        Digest::from_hasher(file.sha256),
-        hex::encode(file.md5.finalize()),
-    ))
+    (file, _) = on_blocking_pool(file, buffer, |file, _| file.file.sync_all()).await?;
+    let (sha256, md5) = file.hashes.finish();
+    Ok((body.size(), sha256, md5))
 }
 
 /// Removes the files directly in `dir` last modified more than `age` ago.

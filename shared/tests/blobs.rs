@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rieter::blobs::{self, BlobStore, Digest, Location, Source};
+use rieter::blobs::{self, BlobStore, Digest, Location, S3Options, Source};
 use rieter::db::uploads::{self, NewUpload};
 use rieter::db::{catalogue, manifest};
 use rieter::ingest;
@@ -28,7 +28,11 @@ async fn fixture() -> Fixture {
     let pool = db.pool().await.unwrap();
     rieter::db::migrate(&pool).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(&Location::Local(dir.path().join("blobs"))).unwrap();
+    let store = BlobStore::open(
+        &Location::Local(dir.path().join("blobs")),
+        &S3Options::default(),
+    )
+    .unwrap();
     Fixture {
         _db: db,
         pool,
@@ -94,26 +98,28 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
     // An upload, accepted as the api accepts one: blob stored and recorded with the upload.
     let scratch = Storage::open(f.dir.path().join("data")).unwrap();
     let body = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"pkg"))]);
-    let received = scratch
-        .receive(body, 1 << 20, Duration::from_secs(5))
+    let received = ingest::receive(&scratch, &f.store, body, 1 << 20, Duration::from_secs(5))
         .await
         .unwrap();
-    let digest = received.sha256.clone();
+    assert!(
+        matches!(received, ingest::Received::File(_)),
+        "the local backend receives into a scratch file"
+    );
+    let digest = received.sha256().clone();
     let upload = NewUpload {
         id: Uuid::now_v7(),
         distro: DistroName::parse("d").unwrap(),
         repo: RepoName::parse("r").unwrap(),
         size: 3,
         sha256: digest.clone(),
-        md5: received.md5.clone(),
+        md5: received.md5().to_owned(),
         allow_downgrade: false,
         overwrite: false,
         uploaded_by: rieter::actor::Actor::Config,
     };
-    ingest::accept(&f.pool, &f.store, &received, &upload)
+    ingest::accept(&f.pool, &f.store, received, &upload)
         .await
         .unwrap();
-    drop(received);
     assert!(stored(&f.store, &digest));
     age_claims(&f.pool).await;
     // Queued: kept.

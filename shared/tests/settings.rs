@@ -195,3 +195,55 @@ fn secrets_can_come_from_files() {
     .to_string();
     assert!(err.contains("empty"), "{err}");
 }
+
+#[test]
+fn s3_settings_are_keys_of_both_binaries_and_the_secret_is_never_printed() {
+    let (dir, file) = config_file(
+        "storage = \"s3://packages/prod\"\n\
+         s3_endpoint = \"http://127.0.0.1:9000\"\n\
+         s3_allow_http = true\n\
+         s3_region = \"file-region\"\n",
+    );
+    let secret = dir.path().join("s3_secret");
+    std::fs::write(&secret, "s3-very-secret\n").unwrap();
+    let vars = [
+        ("RIETER_CONFIG", path(&file)),
+        ("RIETER_DATABASE_URL", "postgres://x/y"),
+        ("RIETER_API_KEY", GOOD_KEY),
+        // The environment wins over the file, as for every key.
+        ("RIETER_S3_REGION", "eu-central-1"),
+        ("RIETER_S3_ACCESS_KEY_ID", "rieter-key-id"),
+        ("RIETER_S3_SECRET_ACCESS_KEY_FILE", path(&secret)),
+        ("RIETER_S3_VIRTUAL_HOSTED_STYLE", "false"),
+    ];
+    let both = (worker(&vars).unwrap(), api(&vars).unwrap());
+    for (s3, printed) in [
+        (both.0.s3_options(), format!("{:?}", both.0)),
+        (both.1.s3_options(), format!("{:?}", both.1)),
+    ] {
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(s3.access_key_id.as_deref(), Some("rieter-key-id"));
+        assert_eq!(
+            s3.secret_access_key.as_ref().map(|s| s.expose().as_str()),
+            Some("s3-very-secret")
+        );
+        assert_eq!(s3.allow_http, Some(true));
+        assert_eq!(s3.virtual_hosted_style, Some(false));
+        let options = format!("{s3:?}");
+        for text in [printed, options] {
+            assert!(!text.contains("s3-very-secret"), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+    // Unset keys are unset (the AWS_* variables decide), and a wrong value names its key.
+    let bare = worker(&[("RIETER_DATABASE_URL", "postgres://x/y")]).unwrap();
+    assert!(bare.s3_options().endpoint.is_none() && bare.s3_options().allow_http.is_none());
+    let err = worker(&[
+        ("RIETER_DATABASE_URL", "postgres://x/y"),
+        ("RIETER_S3_ALLOW_HTTP", "sometimes"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("RIETER_S3_ALLOW_HTTP"), "{err}");
+}

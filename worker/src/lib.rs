@@ -27,7 +27,13 @@ pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
     .await?;
     let storage = Storage::open(&config.data_dir)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
-    let blobs = rieter::blobs::open(&pool, &config.blob_location()?, &config.data_dir).await?;
+    let blobs = rieter::blobs::open(
+        &pool,
+        &config.blob_location()?,
+        &config.s3_options(),
+        &config.data_dir,
+    )
+    .await?;
     // Archives being written and blobs being parsed live in a scratch directory of its own.
     let storage = rieter::scratch::claim(&pool, storage)
         .await

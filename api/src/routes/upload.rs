@@ -8,9 +8,9 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::blobs::BlobError;
 use rieter::db::uploads::{self, NewUpload};
-use rieter::ingest::{self, AcceptError};
+use rieter::ingest::{self, AcceptError, Received};
 use rieter::names::{DistroName, RepoName};
-use rieter::storage::{ReceiveError, ReceivedBlob};
+use rieter::storage::ReceiveError;
 use uuid::Uuid;
 
 use super::Tag;
@@ -149,33 +149,33 @@ async fn receive(
         return Err(too_large(limit));
     }
 
-    let blob = state
-        .storage
-        .receive(
-            body.into_bytes_stream(),
-            limit,
-            Duration::from_secs(state.config.upload_stall_timeout_secs),
-        )
-        .await
-        .map_err(receive_error)?;
+    let blob = ingest::receive(
+        &state.storage,
+        &state.blobs,
+        body.into_bytes_stream(),
+        limit,
+        Duration::from_secs(state.config.upload_stall_timeout_secs),
+    )
+    .await
+    .map_err(receive_error)?;
     let id = Uuid::now_v7();
     let upload = NewUpload {
         id,
         distro,
         repo,
-        size: blob.size as i64,
-        sha256: blob.sha256.clone(),
-        md5: blob.md5.clone(),
+        size: blob.size() as i64,
+        sha256: blob.sha256().clone(),
+        md5: blob.md5().to_owned(),
         allow_downgrade: request.allow_downgrade,
         overwrite: request.overwrite,
         uploaded_by: actor,
     };
-    record(state, &blob, &upload).await?;
+    record(state, blob, &upload).await?;
     tracing::info!(
         upload.id = %id,
         distro = %upload.distro,
         repo = %upload.repo,
-        size_bytes = blob.size,
+        size_bytes = upload.size,
         actor.kind = upload.uploaded_by.kind().as_str(),
         actor.prefix = upload.uploaded_by.prefix(),
         "upload accepted"
@@ -192,7 +192,7 @@ async fn receive(
 }
 
 /// Stores the blob and records the upload with its job ([`ingest::accept`]).
-async fn record(state: &AppState, blob: &ReceivedBlob, upload: &NewUpload) -> Result<(), ApiError> {
+async fn record(state: &AppState, blob: Received, upload: &NewUpload) -> Result<(), ApiError> {
     ingest::accept(&state.pool, &state.blobs, blob, upload)
         .await
         .map_err(|err| match err {
@@ -220,5 +220,6 @@ fn receive_error(err: ReceiveError) -> ApiError {
             ApiError::bad_request(err.to_string())
         }
         ReceiveError::Io(e) => ApiError::internal("receiving an upload", e),
+        ReceiveError::Store(e) => ApiError::internal("receiving an upload", e),
     }
 }

@@ -13,6 +13,7 @@
 //! 3. A claim and the reference it makes are recorded in one transaction.
 
 mod digest;
+mod staging;
 mod store;
 pub mod upgrade;
 
@@ -23,7 +24,8 @@ use bytes::Bytes;
 use sqlx::{PgConnection, PgPool};
 
 pub use digest::{Digest, DigestError};
-pub use store::{BlobStore, Location, LocationError, StoreError};
+pub use staging::{Staged, StagedObject, StagingUpload};
+pub use store::{BlobStore, Location, LocationError, S3Options, StoreError};
 
 use crate::db::blobs as rows;
 use crate::db::locks::{self, Lock};
@@ -51,16 +53,18 @@ impl BlobError {
     }
 }
 
-/// Opens the blob store `location` names and moves a 0.1.0 data directory at `data_dir` into
-/// it ([`upgrade`]): what every process does before it serves or parses anything.
+/// Opens the blob store `location` names (reached with `s3` on S3) and moves a 0.1.0 data
+/// directory at `data_dir` into it ([`upgrade`]): what every process does before it serves or
+/// parses anything.
 pub async fn open(
     pool: &PgPool,
     location: &Location,
+    s3: &S3Options,
     data_dir: &Path,
 ) -> anyhow::Result<BlobStore> {
     use anyhow::Context;
-    let store =
-        BlobStore::open(location).with_context(|| format!("opening the blob store {location}"))?;
+    let store = BlobStore::open(location, s3)
+        .with_context(|| format!("opening the blob store {location}"))?;
     upgrade::run(pool, &store, data_dir)
         .await
         .context("moving the 0.1.0 data directory into the blob store")?;
@@ -72,6 +76,17 @@ pub enum Source<'a> {
     /// A complete, synced local file.
     File(&'a Path),
     Bytes(Bytes),
+    /// An upload staged in the same (S3) store, copied inside it.
+    Staged(&'a StagedObject),
+}
+
+impl<'a> From<&'a Staged> for Source<'a> {
+    fn from(staged: &'a Staged) -> Self {
+        match staged {
+            Staged::Bytes(bytes) => Self::Bytes(bytes.clone()),
+            Staged::Object(object) => Self::Staged(object),
+        }
+    }
 }
 
 /// Makes sure the store holds the blob `digest` and records it, refreshing its claim: call it
@@ -92,6 +107,7 @@ pub async fn claim(
     match source {
         Source::File(path) => store.put_file(digest, path).await?,
         Source::Bytes(bytes) => store.put_bytes(digest, bytes).await?,
+        Source::Staged(staged) => store.put_staged(digest, staged).await?,
     }
     rows::insert(tx, digest, size as i64).await?;
     Ok(())
@@ -101,9 +117,16 @@ pub async fn claim(
 /// records its reference in the same transaction, so this is a margin, not a requirement.
 pub const CLAIM_HOLD: Duration = Duration::from_secs(5);
 
+/// How old a staged upload must be before [`collect_orphans`] deletes it: far beyond how long
+/// any upload takes to be received and accepted (staged objects of finished uploads are
+/// deleted at once; only a crash leaves one).
+pub const STAGING_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
 /// Deletes the objects of the store that no `blobs` row records and that were written more
 /// than `min_age` ago (younger ones may belong to a claim whose transaction is still open).
 /// Such objects are left when a transaction that stored a blob fails or its process dies.
+/// Staged uploads older than [`STAGING_MAX_AGE`], left by a process that died while accepting
+/// them, go too ([`collect_stale_staging`]).
 pub async fn collect_orphans(
     pool: &PgPool,
     store: &BlobStore,
@@ -117,7 +140,7 @@ pub async fn collect_orphans(
         .map(|(digest, _)| digest)
         .collect();
     let mut conn = pool.acquire().await?;
-    let mut deleted = 0;
+    let mut deleted = collect_stale_staging(store, STAGING_MAX_AGE).await?;
     for chunk in old.chunks(1000) {
         for digest in rows::unrecorded(&mut *conn, chunk).await? {
             deleted +=
@@ -125,6 +148,12 @@ pub async fn collect_orphans(
         }
     }
     Ok(deleted)
+}
+
+/// Deletes the staged uploads (S3 only) written more than `age` ago; how many. Incomplete
+/// multipart uploads are not listed: the bucket's lifecycle rule removes them.
+pub async fn collect_stale_staging(store: &BlobStore, age: Duration) -> Result<usize, BlobError> {
+    Ok(store.delete_staged_older_than(age).await?)
 }
 
 /// Deletes up to `limit` blobs nothing refers to. Returns how many were deleted.

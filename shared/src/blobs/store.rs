@@ -20,6 +20,7 @@ use object_store::path::Path as Key;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::Digest;
+use crate::settings::Secret;
 
 /// The setting `storage` (`RIETER_STORAGE`), parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +28,55 @@ pub enum Location {
     /// Blobs are files under this directory.
     Local(PathBuf),
     /// Blobs are objects of this bucket, under `prefix` (empty, or ending with `/`). Endpoint,
-    /// region and credentials come from the standard `AWS_*` variables.
+    /// region and credentials come from the `s3_*` settings ([`S3Options`]) and, for what
+    /// those leave unset, from the standard `AWS_*` variables.
     S3 { bucket: String, prefix: String },
+}
+
+/// How to reach an S3-compatible object store: the `s3_*` settings. Each one set overrides the
+/// standard variable `AmazonS3Builder::from_env` reads (named in parentheses); unset ones
+/// leave that variable in charge.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// The service's URL, e.g. `https://s3.example.com` (`AWS_ENDPOINT_URL`).
+    pub endpoint: Option<String>,
+    /// The region, e.g. `us-east-1` (`AWS_REGION`).
+    pub region: Option<String>,
+    /// (`AWS_ACCESS_KEY_ID`)
+    pub access_key_id: Option<String>,
+    /// (`AWS_SECRET_ACCESS_KEY`)
+    pub secret_access_key: Option<Secret<String>>,
+    /// Allow an `http://` endpoint (`AWS_ALLOW_HTTP`).
+    pub allow_http: Option<bool>,
+    /// Address the bucket as `https://BUCKET.endpoint` rather than `https://endpoint/BUCKET`
+    /// (`AWS_VIRTUAL_HOSTED_STYLE_REQUEST`).
+    pub virtual_hosted_style: Option<bool>,
+}
+
+impl S3Options {
+    /// The builder `from_env` fills, with the settings that are set on top.
+    fn builder(&self) -> object_store::aws::AmazonS3Builder {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env();
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(region) = &self.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(key) = &self.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &self.secret_access_key {
+            builder = builder.with_secret_access_key(secret.expose());
+        }
+        if let Some(allow) = self.allow_http {
+            builder = builder.with_allow_http(allow);
+        }
+        if let Some(virtual_hosted) = self.virtual_hosted_style {
+            builder = builder.with_virtual_hosted_style_request(virtual_hosted);
+        }
+        builder
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,9 +170,9 @@ impl StoreError {
 }
 
 /// Objects up to this size are stored with one request; larger ones in parts of this size.
-const PART: usize = 8 << 20;
+pub(super) const PART: usize = 8 << 20;
 /// Parts of one blob in flight to the object store at once.
-const PARTS_IN_FLIGHT: usize = 4;
+pub(super) const PARTS_IN_FLIGHT: usize = 4;
 
 /// The blob store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -138,8 +186,9 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// Opens the store; for the local backend, creates its directory.
-    pub fn open(location: &Location) -> Result<Self, StoreError> {
+    /// Opens the store; for the local backend, creates its directory. `s3` is used only by
+    /// the S3 backend.
+    pub fn open(location: &Location, s3: &S3Options) -> Result<Self, StoreError> {
         let mut signer = None;
         let (store, local): (Arc<dyn ObjectStore>, _) = match location {
             Location::Local(dir) => {
@@ -153,11 +202,7 @@ impl BlobStore {
                 // TLS to the object store goes through rustls with ring, the provider sqlx
                 // uses too (one already installed stays).
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let s3 = Arc::new(
-                    object_store::aws::AmazonS3Builder::from_env()
-                        .with_bucket_name(bucket)
-                        .build()?,
-                );
+                let s3 = Arc::new(s3.builder().with_bucket_name(bucket).build()?);
                 signer = Some((Arc::clone(&s3), prefix.clone()));
                 let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     s3
@@ -186,7 +231,12 @@ impl BlobStore {
         self.local.is_some()
     }
 
-    fn key(digest: &Digest) -> Key {
+    /// The object store itself (keys relative to the prefix).
+    pub(super) fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(super) fn key(digest: &Digest) -> Key {
         let d = digest.as_str();
         Key::from(format!("sha256/{}/{d}", &d[..2]))
     }
@@ -474,7 +524,11 @@ mod tests {
     #[tokio::test]
     async fn local_blobs_are_linked_read_and_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(&Location::Local(dir.path().join("blobs"))).unwrap();
+        let store = BlobStore::open(
+            &Location::Local(dir.path().join("blobs")),
+            &S3Options::default(),
+        )
+        .unwrap();
         let source = dir.path().join("upload");
         std::fs::write(&source, b"package bytes").unwrap();
         let digest = Digest::of(b"package bytes");

@@ -4,6 +4,7 @@
 mod accept;
 mod decide;
 mod parse;
+mod receive;
 mod start;
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 pub use accept::{AcceptError, accept};
 pub use decide::{Decision, Permissions, decide};
 pub use parse::{BlobFacts, ParseBlobError, parse_blob, render};
+pub use receive::{Received, receive};
 pub use start::{MAX_PARSE_STARTS, Start, start};
 
 use crate::actor::Actor;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{LogFormat, Secret, SettingsError};
-use crate::blobs::Location;
+use crate::blobs::{Location, S3Options};
 use crate::names::ArchName;
 use crate::package::Limits;
 use serde::Deserialize;
@@ -20,10 +20,35 @@ pub struct WorkerConfig {
     /// Where blobs (package files, database archives) are stored (`RIETER_STORAGE`): unset
     /// for the directory `blobs` of the data directory, `file:///absolute/path`, or
     /// `s3://bucket/optional/prefix` for an S3-compatible object store, whose endpoint,
-    /// region and credentials come from the standard variables (`AWS_ENDPOINT_URL`,
-    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, ...).
+    /// region and credentials come from the `s3_*` keys and, for those unset, the standard
+    /// variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, ...).
     #[serde(default)]
     pub storage: Option<String>,
+    /// With an S3 `storage`: the service's URL, e.g. `https://s3.example.com`
+    /// (`RIETER_S3_ENDPOINT`; unset: `AWS_ENDPOINT_URL`, or AWS itself).
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// With an S3 `storage`: the region (`RIETER_S3_REGION`; unset: `AWS_REGION`).
+    #[serde(default)]
+    pub s3_region: Option<String>,
+    /// With an S3 `storage`: the access key id (`RIETER_S3_ACCESS_KEY_ID`; unset:
+    /// `AWS_ACCESS_KEY_ID`).
+    #[serde(default)]
+    pub s3_access_key_id: Option<String>,
+    /// With an S3 `storage`: the secret access key (`RIETER_S3_SECRET_ACCESS_KEY` or
+    /// `RIETER_S3_SECRET_ACCESS_KEY_FILE`; unset: `AWS_SECRET_ACCESS_KEY`).
+    #[serde(default)]
+    pub s3_secret_access_key: Option<Secret<String>>,
+    /// With an S3 `storage`: allow an `http://` endpoint (`RIETER_S3_ALLOW_HTTP`; unset:
+    /// `AWS_ALLOW_HTTP`, else false).
+    #[serde(default)]
+    pub s3_allow_http: Option<bool>,
+    /// With an S3 `storage`: address the bucket as a host name (`BUCKET.endpoint`) rather
+    /// than a path (`RIETER_S3_VIRTUAL_HOSTED_STYLE`; unset:
+    /// `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`, else false).
+    #[serde(default)]
+    pub s3_virtual_hosted_style: Option<bool>,
     /// Uploads parsed at once by this process (default: the number of CPUs).
     #[serde(default = "default_parse_concurrency")]
     pub parse_concurrency: usize,
@@ -151,6 +176,18 @@ impl WorkerConfig {
     pub fn blob_location(&self) -> Result<Location, SettingsError> {
         Location::parse(self.storage.as_deref(), &self.data_dir)
             .map_err(|e| SettingsError::invalid("storage", e.to_string()))
+    }
+
+    /// How to reach the S3 blob store: the `s3_*` keys.
+    pub fn s3_options(&self) -> S3Options {
+        S3Options {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            allow_http: self.s3_allow_http,
+            virtual_hosted_style: self.s3_virtual_hosted_style,
+        }
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
