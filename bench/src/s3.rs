@@ -33,10 +33,21 @@ async fn burst(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     let files = ingest::small_packages(count, "burst")?;
     let mut took = Vec::new();
     for s3 in [false, true] {
+        // Each store with its own default parse concurrency (one per CPU, three on S3: see
+        // `WorkerConfig::parse_concurrency`), set explicitly as the test harness sets its own.
+        let mut options = ingest::options(ingest::QUIET_SECS);
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let parses = if s3 { 3 * cpus } else { cpus };
+        options
+            .env
+            .retain(|(key, _)| key != "RIETER_PARSE_CONCURRENCY");
+        options
+            .env
+            .push(("RIETER_PARSE_CONCURRENCY".to_owned(), parses.to_string()));
         let mut rieter = Rieter::start(Options {
             s3,
             private_data_dirs: s3,
-            ..ingest::options(ingest::QUIET_SECS)
+            ..options
         })
         .await?;
         let result = ingest::run_burst(&rieter, &files).await;

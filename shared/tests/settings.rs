@@ -90,7 +90,7 @@ fn one_namespace_serves_both_binaries_and_a_key_neither_knows_is_an_error() {
         ("RIETER_PARSE_CONCURRENCY", "3"),
     ]);
     assert_eq!(api(&vars).unwrap().bind.port(), 9000);
-    assert_eq!(worker(&vars).unwrap().parse_concurrency, 3);
+    assert_eq!(worker(&vars).unwrap().parse_concurrency(), 3);
     // Variables that are not configuration keys are left alone.
     vars.extend([
         ("RIETER_TEST_DATABASE_URL", "postgres://elsewhere/"),

@@ -60,7 +60,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     tracing::info!(
         worker = %state.config.worker_name(),
-        parse_concurrency = state.config.parse_concurrency,
+        parse_concurrency = state.config.parse_concurrency(),
         regen_concurrency = state.config.regen_concurrency,
         "rieter-worker running"
     );

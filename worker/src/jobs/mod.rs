@@ -46,7 +46,7 @@ pub fn register(monitor: Monitor, state: SharedState) -> Monitor {
                 .build(regenerate::run)
         })
         .register(move |restarts| {
-            let concurrency = parse_state.config.parse_concurrency;
+            let concurrency = parse_state.config.parse_concurrency();
             let backend = PostgresStorage::<ParseUpload>::new(&parse_state.pool)
                 .with_config(queue_config::<ParseUpload>(&parse_state, concurrency))
                 .with_pubsub()
