@@ -5,7 +5,7 @@
 //! The regeneration job decides *when* to call this (quiet period, lock); this module is *what*
 //! a rebuild is, so the job and the benchmarks run the same code.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -208,23 +208,23 @@ async fn publish(
             size: archive.size as i64,
         });
     }
-    let databases = listing.len();
     listing.extend(snapshot.packages.iter().map(|p| Entry {
         filename: p.filename.clone(),
         digest: p.digest.clone(),
         size: p.size,
     }));
+    let change = manifest::diff(live, listing);
     // Nothing is stored before the snapshot is known to be publishable, and only packages new
     // to the manifest need checking: a live entry's foreign key keeps its blob recorded. A new
     // package's blob is recorded while its package is current (a foreign key too), so one
     // unrecorded now belongs to a package that left after the snapshot; and its object must be
     // in the store, which is checked once, when it is first published.
+    let upserted: HashSet<&str> = change.upsert.iter().map(|e| e.filename.as_str()).collect();
     let new: Vec<(i64, &Digest)> = snapshot
         .packages
         .iter()
-        .zip(&listing[databases..])
-        .filter(|(_, entry)| live.get(&entry.filename).is_none_or(|c| !c.serves(entry)))
-        .map(|(p, entry)| (p.id, &entry.digest))
+        .filter(|p| upserted.contains(p.filename.as_str()))
+        .map(|p| (p.id, &p.digest))
         .collect();
     let mut tx = pool.begin().await?;
     let digests: Vec<Digest> = new.iter().map(|(_, d)| (*d).clone()).collect();
@@ -271,7 +271,6 @@ async fn publish(
     if !regen::lock_target(&mut tx, target.repo_arch_id).await? {
         return Ok(Published::Gone);
     }
-    let change = manifest::diff(live, listing);
     let retired = manifest::switch(&mut tx, target.repo_arch_id, &change, grace).await?;
     regen::finish(&mut tx, target, snapshot).await?;
     tx.commit().await?;

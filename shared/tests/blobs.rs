@@ -73,6 +73,25 @@ async fn publish(
     retired as usize
 }
 
+/// Claims `bytes` as a blob in `tx`, as a publish claims an archive; returns its digest.
+async fn claim_bytes(
+    tx: &mut sqlx::PgConnection,
+    store: &BlobStore,
+    bytes: &'static [u8],
+) -> Digest {
+    let digest = Digest::of(bytes);
+    blobs::claim(
+        tx,
+        store,
+        &digest,
+        bytes.len() as u64,
+        Source::Bytes(Bytes::from_static(bytes)),
+    )
+    .await
+    .unwrap();
+    digest
+}
+
 /// Moves every claim past the collector's margin, as time would.
 async fn age_claims(pool: &PgPool) {
     sqlx::query("update blobs set claimed_at = now() - interval '1 minute'")
@@ -179,27 +198,10 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
 #[tokio::test]
 async fn a_fresh_claim_is_left_alone_and_a_referenced_row_cannot_be_forgotten() {
     let f = fixture().await;
-    let digest = Digest::of(b"archive");
     let mut tx = f.pool.begin().await.unwrap();
-    blobs::claim(
-        &mut tx,
-        &f.store,
-        &digest,
-        7,
-        Source::Bytes(Bytes::from_static(b"archive")),
-    )
-    .await
-    .unwrap();
+    let digest = claim_bytes(&mut tx, &f.store, b"archive").await;
     // Claiming again in the same or a later transaction writes nothing new.
-    blobs::claim(
-        &mut tx,
-        &f.store,
-        &digest,
-        7,
-        Source::Bytes(Bytes::from_static(b"archive")),
-    )
-    .await
-    .unwrap();
+    assert_eq!(claim_bytes(&mut tx, &f.store, b"archive").await, digest);
     tx.commit().await.unwrap();
     assert_eq!(recorded(&f.pool).await, 1);
     // Unreferenced, but claimed a moment ago: its claimer may be about to refer to it.
@@ -252,17 +254,8 @@ async fn objects_no_row_records_are_collected_and_recorded_ones_kept() {
         .put_bytes(&orphan, Bytes::from_static(b"left by a failed transaction"))
         .await
         .unwrap();
-    let kept = Digest::of(b"recorded");
     let mut tx = f.pool.begin().await.unwrap();
-    blobs::claim(
-        &mut tx,
-        &f.store,
-        &kept,
-        8,
-        Source::Bytes(Bytes::from_static(b"recorded")),
-    )
-    .await
-    .unwrap();
+    let kept = claim_bytes(&mut tx, &f.store, b"recorded").await;
     tx.commit().await.unwrap();
     // Young objects may belong to a claim in progress.
     assert_eq!(
