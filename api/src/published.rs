@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rieter::db::manifest::{self, PublishedFile};
+use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
@@ -41,10 +42,10 @@ impl PublishedFiles {
     pub async fn find(
         &self,
         reads: &PgPool,
-        distro: &str,
-        repo: &str,
-        arch: &str,
-        filename: &str,
+        distro: &DistroName,
+        repo: &RepoName,
+        arch: &ArchName,
+        filename: &FileName,
     ) -> Result<Option<PublishedFile>, sqlx::Error> {
         let now = chrono::Utc::now();
         let key = format!("{distro}/{repo}/{arch}/{filename}");

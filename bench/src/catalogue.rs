@@ -12,7 +12,7 @@ use rieter::blobs::BlobStore;
 use rieter::db::manifest;
 use rieter::db::uploads::{self, NewUpload};
 use rieter::ingest::{self, BlobFacts, IngestConfig, IngestPackage, Outcome, Permissions};
-use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use rieter::package::Limits;
 use rieter::storage::Storage;
 use sqlx::PgPool;
@@ -102,10 +102,10 @@ impl Catalogue {
     pub async fn published(&self, arch: &str, name: &str) -> anyhow::Result<std::path::PathBuf> {
         let file = manifest::find(
             &self.pool,
-            self.distro.as_str(),
-            self.repo.as_str(),
-            arch,
-            name,
+            &self.distro,
+            &self.repo,
+            &ArchName::parse(arch)?,
+            &FileName::parse(name)?,
         )
         .await?
         .with_context(|| format!("{name} is not published"))?;

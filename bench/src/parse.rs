@@ -177,8 +177,13 @@ fn render(
     sha256: &str,
     md5: &str,
 ) -> anyhow::Result<EntryMembers> {
-    let filename = parsed.filename();
-    let entry = DbEntry::new(&parsed.info, &filename, size as i64, md5, sha256);
+    let entry = DbEntry::new(
+        &parsed.info,
+        parsed.filename().as_str(),
+        size as i64,
+        md5,
+        sha256,
+    );
     Ok(repo_db::render_members(&entry, &parsed.files)?)
 }
 

@@ -150,10 +150,14 @@ fn full_render(parsed: &[(ParsedPackage, u64)], dir: &Path) -> anyhow::Result<f6
                 scope.spawn(move || {
                     part.iter()
                         .map(|(p, size)| {
-                            let filename = p.filename();
                             let hash = "0".repeat(64);
-                            let entry =
-                                DbEntry::new(&p.info, &filename, *size as i64, &hash[..32], &hash);
+                            let entry = DbEntry::new(
+                                &p.info,
+                                p.filename().as_str(),
+                                *size as i64,
+                                &hash[..32],
+                                &hash,
+                            );
                             repo_db::render_members(&entry, &p.files)
                         })
                         .collect::<Result<Vec<_>, _>>()

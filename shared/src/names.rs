@@ -244,6 +244,54 @@ name_type!(
     }
 );
 
+name_type!(
+    /// A file a repository architecture serves (`extra.db`, a package file, a signature): one
+    /// path segment, at most `NAME_MAX` bytes, as Linux file systems and pacman's cache take it.
+    /// Every name the manifest holds is one, and a request for anything else cannot exist.
+    FileName,
+    Rule {
+        kind: "file",
+        max: FILE_NAME_MAX_BYTES,
+        allowed: "characters other than `/` and control characters",
+        is_allowed: |c| c != '/' && !c.is_control(),
+        bad_start: &['.'],
+        reserved: &[],
+    }
+);
+
+/// The longest file name Linux file systems take (`NAME_MAX`).
+pub const FILE_NAME_MAX_BYTES: usize = 255;
+
+impl FileName {
+    /// The name pacman expects of a package file, `{name}-{version}-{arch}{extension}`; refused
+    /// only when it is too long (none of its parts can hold a `/` or a control character).
+    pub fn package(
+        name: &PackageName,
+        version: &crate::version::Version,
+        arch: &ArchName,
+        extension: &str,
+    ) -> Result<Self, NameError> {
+        Self::parse(&format!("{name}-{}-{arch}{extension}", version.as_str()))
+    }
+
+    /// A database file of `repo`: `{repo}{suffix}`, as in `extra.db.tar.gz`. A repository
+    /// name is at most 64 bytes of path-safe characters, so the result is always valid.
+    pub fn database(repo: &RepoName, suffix: &'static str) -> Self {
+        let name = format!("{repo}{suffix}");
+        debug_assert!(Self::RULE.check(&name).is_ok(), "{name}");
+        Self(name)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
 impl ArchName {
     pub const ANY: &'static str = "any";
 
@@ -314,6 +362,49 @@ mod tests {
         // Names merely containing a reserved word are fine.
         assert!(RepoName::parse("keyring").is_ok());
         assert!(DistroName::parse("apis").is_ok());
+    }
+
+    #[test]
+    fn file_names_are_one_path_segment() {
+        for ok in [
+            "extra.db",
+            "a b-1:2.0-1-x86_64.pkg.tar.zst",
+            "é.sig",
+            &"a".repeat(255),
+        ] {
+            assert!(FileName::parse(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\0b",
+            "a\nb",
+            &"a".repeat(256),
+        ] {
+            assert!(FileName::parse(bad).is_err(), "{bad:?}");
+        }
+        let repo = RepoName::parse("extra").unwrap();
+        assert_eq!(
+            FileName::database(&repo, ".db.tar.gz").as_str(),
+            "extra.db.tar.gz"
+        );
+        let version = crate::version::Version::parse("1:2.0-3").unwrap();
+        let name = PackageName::parse("zsh").unwrap();
+        let arch = ArchName::parse("x86_64").unwrap();
+        assert_eq!(
+            FileName::package(&name, &version, &arch, ".pkg.tar.zst")
+                .unwrap()
+                .as_str(),
+            "zsh-1:2.0-3-x86_64.pkg.tar.zst"
+        );
+        let long = PackageName::parse(&"z".repeat(250)).unwrap();
+        assert!(matches!(
+            FileName::package(&long, &version, &arch, ".pkg.tar.zst"),
+            Err(NameError::TooLong { .. })
+        ));
     }
 
     #[test]

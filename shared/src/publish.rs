@@ -11,32 +11,30 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::blobs::Digest;
-use crate::names::RepoName;
+use crate::names::{FileName, RepoName};
 use crate::repo_db;
 
 /// The names of a repository's database files, as repo-add writes them: the archives and the
 /// short names pacman asks for, which serve the same blobs.
 pub struct DbFileNames {
-    pub db: String,
-    pub db_link: String,
-    pub files: String,
-    pub files_link: String,
+    pub db: FileName,
+    pub db_link: FileName,
+    pub files: FileName,
+    pub files_link: FileName,
 }
 
 impl DbFileNames {
     pub fn new(repo: &RepoName) -> Self {
         Self {
-            db: format!("{repo}.db.tar.gz"),
-            db_link: format!("{repo}.db"),
-            files: format!("{repo}.files.tar.gz"),
-            files_link: format!("{repo}.files"),
+            db: FileName::database(repo, ".db.tar.gz"),
+            db_link: FileName::database(repo, ".db"),
+            files: FileName::database(repo, ".files.tar.gz"),
+            files_link: FileName::database(repo, ".files"),
         }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        [&self.db, &self.db_link, &self.files, &self.files_link]
-            .iter()
-            .any(|n| *n == name)
+    pub fn contains(&self, name: &FileName) -> bool {
+        [&self.db, &self.db_link, &self.files, &self.files_link].contains(&name)
     }
 }
 

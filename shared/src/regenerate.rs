@@ -17,7 +17,7 @@ use crate::blobs::{self, BlobError, BlobStore, Digest, Source};
 use crate::db::manifest::{self, Current, Entry};
 use crate::db::regen::{self, BuildTarget, Snapshot, SnapshotPackage};
 use crate::db::{DbError, packages};
-use crate::names::RepoName;
+use crate::names::{FileName, RepoName};
 use crate::publish::{ArchiveWriter, Archives, DbFileNames};
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +190,7 @@ async fn publish(
     target: &BuildTarget,
     repo: &RepoName,
     snapshot: &Snapshot,
-    live: &HashMap<String, Current>,
+    live: &HashMap<FileName, Current>,
     archives: &Archives,
     grace: Duration,
 ) -> Result<Published, RegenerateError> {
@@ -219,11 +219,11 @@ async fn publish(
     // package's blob is recorded while its package is current (a foreign key too), so one
     // unrecorded now belongs to a package that left after the snapshot; and its object must be
     // in the store, which is checked once, when it is first published.
-    let upserted: HashSet<&str> = change.upsert.iter().map(|e| e.filename.as_str()).collect();
+    let upserted: HashSet<&FileName> = change.upsert.iter().map(|e| &e.filename).collect();
     let new: Vec<(i64, &Digest)> = snapshot
         .packages
         .iter()
-        .filter(|p| upserted.contains(p.filename.as_str()))
+        .filter(|p| upserted.contains(&p.filename))
         .map(|p| (p.id, &p.digest))
         .collect();
     let mut tx = pool.begin().await?;

@@ -10,7 +10,7 @@ use rieter::blobs::{self, BlobStore, Digest, Location, S3Options, Source};
 use rieter::db::uploads::{self, NewUpload};
 use rieter::db::{catalogue, manifest};
 use rieter::ingest;
-use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use rieter::storage::Storage;
 use rieter_testkit::TestDatabase;
 use sqlx::PgPool;
@@ -152,7 +152,7 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
     // Published under a name, then retired with a grace period: still kept.
     let arch_id = repo_arch(&f.pool).await;
     let entry = manifest::Entry {
-        filename: "p-1-1-x86_64.pkg.tar.zst".into(),
+        filename: FileName::parse("p-1-1-x86_64.pkg.tar.zst").unwrap(),
         digest: digest.clone(),
         size: 3,
     };
@@ -217,7 +217,7 @@ async fn a_fresh_claim_is_left_alone_and_a_referenced_row_cannot_be_forgotten() 
     // refers to (and packages have the same foreign key).
     let arch_id = repo_arch(&f.pool).await;
     let entry = manifest::Entry {
-        filename: "r.db.tar.gz".into(),
+        filename: FileName::parse("r.db.tar.gz").unwrap(),
         digest: digest.clone(),
         size: 7,
     };

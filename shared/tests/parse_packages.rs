@@ -83,7 +83,7 @@ fn parses_every_compression_like_bsdtar() {
         };
         assert_eq!(parsed.compression, expected_compression);
         assert_eq!(
-            parsed.filename(),
+            parsed.filename().as_str(),
             path.file_name().unwrap().to_str().unwrap()
         );
         assert_eq!(parsed.files, bsdtar_file_list(&path), "{ext:?}");

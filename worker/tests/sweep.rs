@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rieter::blobs::{self, Digest, Source};
 use rieter::db::{catalogue, manifest};
-use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use rieter::settings::{WorkerConfig, load_from};
 use rieter_testkit::TestDatabase;
 
@@ -58,7 +58,7 @@ async fn a_sweep_expires_retired_files_and_collects_what_nothing_refers_to() {
         ("older.pkg.tar.zst", &in_grace),
     ]
     .map(|(name, digest)| manifest::Entry {
-        filename: name.into(),
+        filename: FileName::parse(name).unwrap(),
         digest: digest.clone(),
         size: 1,
     });

@@ -9,7 +9,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::blobs::Digest;
 use rieter::db::catalogue;
-use rieter::names::{ArchName, DistroName, RepoName};
+use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use rieter::publish::DbFileNames;
 
 use super::Tag;
@@ -153,29 +153,21 @@ async fn serve(
 ) -> Result<FileResponse, ApiError> {
     let not_found = || not_found(distro, repo, arch, file);
     // A name that could not exist is simply not found.
-    let (Ok(distro), Ok(repo), Ok(arch)) = (
+    let (Ok(distro), Ok(repo), Ok(arch), Ok(file)) = (
         DistroName::parse(distro),
         RepoName::parse(repo),
         ArchName::parse(arch),
+        FileName::parse(file),
     ) else {
         return Err(not_found());
     };
-    if file.is_empty() || file.len() > MAX_FILE_NAME || file.contains(['/', '\0']) {
-        return Err(not_found());
-    }
     let found = state
         .published
-        .find(
-            &state.reads,
-            distro.as_str(),
-            repo.as_str(),
-            arch.as_str(),
-            file,
-        )
+        .find(&state.reads, &distro, &repo, &arch, &file)
         .await
         .map_err(|e| ApiError::database("looking up a repository file", e))?;
     let Some(found) = found else {
-        return empty_database(state, &distro, &repo, &arch, file, &request)
+        return empty_database(state, &distro, &repo, &arch, &file, &request)
             .await?
             .ok_or_else(not_found);
     };
@@ -193,7 +185,7 @@ async fn serve(
     }
     if !request.head
         && let Some(secs) = state.config.presigned_url_secs
-        && !DbFileNames::new(&repo).contains(file)
+        && !DbFileNames::new(&repo).contains(&file)
     {
         // Package files only: the databases are small, and their revalidation stays here.
         let presigned = state
@@ -250,9 +242,6 @@ async fn serve(
     ))
 }
 
-/// The longest file name looked up; the manifest holds nothing longer.
-const MAX_FILE_NAME: usize = 4096;
-
 /// `len` bytes from `start` of a blob of `size` bytes; `None` if the blob is gone (a file whose
 /// grace period ended during this request, or a store that lost it).
 async fn blob_body(
@@ -299,7 +288,7 @@ async fn empty_database(
     distro: &DistroName,
     repo: &RepoName,
     arch: &ArchName,
-    file: &str,
+    file: &FileName,
     request: &FileRequest,
 ) -> Result<Option<FileResponse>, ApiError> {
     if !DbFileNames::new(repo).contains(file) {

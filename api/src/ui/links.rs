@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use rieter::names::FileName;
+
 /// Percent-encodes `value` for a query string: everything but unreserved characters.
 pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -29,6 +31,12 @@ pub fn href(path: &str, pairs: &[(&str, &str)]) -> String {
 /// The path of a package's page.
 pub fn package(distro: &str, repo: &str, arch: &str, name: &str) -> String {
     format!("/packages/{distro}/{repo}/{arch}/{name}")
+}
+
+/// The URL pacman downloads a repository file from. The name is encoded: a pkgver may hold
+/// `?`, `#` or `%`.
+pub fn file(distro: &str, repo: &str, arch: &str, name: &FileName) -> String {
+    format!("/{distro}/{repo}/{arch}/{}", encode(name.as_str()))
 }
 
 /// The path of a repository's page.

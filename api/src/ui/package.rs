@@ -124,10 +124,7 @@ pub async fn show_package(
         downloads: d
             .published_arches
             .iter()
-            .map(|a| {
-                let href = format!("/{}/{}/{a}/{}", d.distro, d.repo, d.filename);
-                (a.clone(), href)
-            })
+            .map(|a| (a.clone(), links::file(&d.distro, &d.repo, a, &d.filename)))
             .collect(),
         relations: found
             .relations
@@ -166,7 +163,7 @@ pub async fn show_package(
         licenses: d.licenses,
         groups: d.groups,
         sha256: d.sha256,
-        filename: d.filename,
+        filename: d.filename.into(),
     })
 }
 

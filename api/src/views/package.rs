@@ -41,7 +41,7 @@ impl From<PackageSummary> for PackageSummaryView {
             description: p.description,
             build_date: build_time(p.build_date),
             compressed_size: p.compressed_size,
-            filename: p.filename,
+            filename: p.filename.into(),
         }
     }
 }
@@ -147,7 +147,7 @@ impl From<PackageDetail> for PackageView {
             packager: p.packager,
             installed_size: p.installed_size,
             compressed_size: p.compressed_size,
-            filename: p.filename,
+            filename: p.filename.into(),
             sha256: p.sha256,
             md5: p.md5,
             pgpsig: p.pgpsig,

@@ -285,7 +285,7 @@ async fn import_tree(
 type Links = Vec<(String, String)>;
 
 /// The regular files of a tree (hashing those whose digest is not `known`) and its symbolic
-/// links (`{repo}.db` → `{repo}.db.tar.gz`). Hidden files are a dead build's leftovers.
+/// links (`{repo}.db` → `{repo}.db.tar.gz`).
 fn read_tree(dir: &Path, known: &HashMap<String, Digest>) -> io::Result<(Vec<TreeFile>, Links)> {
     let mut files = Vec::new();
     let mut links = Vec::new();
@@ -294,7 +294,8 @@ fn read_tree(dir: &Path, known: &HashMap<String, Digest>) -> io::Result<(Vec<Tre
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if name.starts_with('.') {
+        // Hidden files (a dead build's leftovers) and names the manifest cannot hold.
+        if crate::names::FileName::parse(&name).is_err() {
             continue;
         }
         let kind = entry.file_type()?;

@@ -11,11 +11,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::blobs::Digest;
+use crate::names::{ArchName, DistroName, FileName, RepoName};
 
 /// A file a new database publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub filename: String,
+    pub filename: FileName,
     pub digest: Digest,
     pub size: i64,
 }
@@ -42,9 +43,9 @@ impl Current {
 pub async fn current(
     executor: impl PgExecutor<'_>,
     repo_arch_id: i64,
-) -> Result<HashMap<String, Current>, sqlx::Error> {
+) -> Result<HashMap<FileName, Current>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select filename, digest as "digest: Digest", size,
+        r#"select filename as "filename: FileName", digest as "digest: Digest", size,
                   retired_until is not null as "retired!"
            from published_files where repo_arch_id = $1"#,
         repo_arch_id
@@ -72,15 +73,15 @@ pub struct Change {
     /// Names that are new, changed or retired until now.
     pub upsert: Vec<Entry>,
     /// Live names the listing does not name.
-    pub retire: Vec<String>,
+    pub retire: Vec<FileName>,
 }
 
 /// Compares a complete listing with the manifest [`current`] read.
-pub fn diff(current: &HashMap<String, Current>, listing: Vec<Entry>) -> Change {
-    let listed: HashSet<&str> = listing.iter().map(|e| e.filename.as_str()).collect();
+pub fn diff(current: &HashMap<FileName, Current>, listing: Vec<Entry>) -> Change {
+    let listed: HashSet<&FileName> = listing.iter().map(|e| &e.filename).collect();
     let retire = current
         .iter()
-        .filter(|(name, c)| !c.retired && !listed.contains(name.as_str()))
+        .filter(|(name, c)| !c.retired && !listed.contains(name))
         .map(|(name, _)| name.clone())
         .collect();
     drop(listed);
@@ -107,11 +108,12 @@ pub async fn switch(
     let Change { upsert, retire } = change;
     let mut retired = 0;
     if !retire.is_empty() {
+        let retire: Vec<&str> = retire.iter().map(FileName::as_str).collect();
         retired = sqlx::query!(
             "update published_files set retired_until = now() + make_interval(secs => $3)
              where repo_arch_id = $1 and filename = any($2) and retired_until is null",
             repo_arch_id,
-            retire.as_slice(),
+            &retire as &[&str],
             grace.as_secs_f64()
         )
         .execute(&mut *conn)
@@ -166,10 +168,10 @@ impl PublishedFile {
 /// Looks a served file up by its names.
 pub async fn find(
     executor: impl PgExecutor<'_>,
-    distro: &str,
-    repo: &str,
-    arch: &str,
-    filename: &str,
+    distro: &DistroName,
+    repo: &RepoName,
+    arch: &ArchName,
+    filename: &FileName,
 ) -> Result<Option<PublishedFile>, sqlx::Error> {
     sqlx::query_as!(
         PublishedFile,
@@ -179,10 +181,10 @@ pub async fn find(
            join repos r on r.id = ra.repo_id
            join distros d on d.id = r.distro_id
            where d.name = $1 and r.name = $2 and ra.arch = $3 and f.filename = $4"#,
-        distro,
-        repo,
-        arch,
-        filename
+        distro.as_str(),
+        repo.as_str(),
+        arch.as_str(),
+        filename.as_str()
     )
     .fetch_optional(executor)
     .await
@@ -204,9 +206,13 @@ mod tests {
         Digest::of(&[byte])
     }
 
+    fn name(name: &str) -> FileName {
+        FileName::parse(name).unwrap()
+    }
+
     fn entry(name: &str, byte: u8) -> Entry {
         Entry {
-            filename: name.into(),
+            filename: self::name(name),
             digest: digest(byte),
             size: 1,
         }
@@ -223,11 +229,11 @@ mod tests {
     #[test]
     fn diff_writes_only_what_changed_and_retires_what_is_unlisted() {
         let live = HashMap::from([
-            ("same".to_owned(), current(1, false)),
-            ("changed".to_owned(), current(2, false)),
-            ("back".to_owned(), current(3, true)),
-            ("gone".to_owned(), current(4, false)),
-            ("long-gone".to_owned(), current(5, true)),
+            (name("same"), current(1, false)),
+            (name("changed"), current(2, false)),
+            (name("back"), current(3, true)),
+            (name("gone"), current(4, false)),
+            (name("long-gone"), current(5, true)),
         ]);
         let listing = vec![
             entry("same", 1),
@@ -241,7 +247,7 @@ mod tests {
             change,
             Change {
                 upsert: vec![entry("back", 3), entry("changed", 9), entry("new", 6)],
-                retire: vec!["gone".to_owned()],
+                retire: vec![name("gone")],
             }
         );
     }
@@ -249,14 +255,14 @@ mod tests {
     #[test]
     fn an_empty_listing_retires_every_live_name() {
         let live = HashMap::from([
-            ("a".to_owned(), current(1, false)),
-            ("b".to_owned(), current(2, true)),
+            (name("a"), current(1, false)),
+            (name("b"), current(2, true)),
         ]);
         assert_eq!(
             diff(&live, vec![]),
             Change {
                 upsert: vec![],
-                retire: vec!["a".to_owned()],
+                retire: vec![name("a")],
             }
         );
     }

@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::blobs::Digest;
+use crate::names::FileName;
 use crate::package::PkgInfo;
 
 /// A package already in the repository that a new one of the same name would replace.
@@ -47,7 +48,7 @@ pub struct NewPackage<'a> {
     pub repo_id: i64,
     pub upload_id: Uuid,
     pub info: &'a PkgInfo,
-    pub filename: &'a str,
+    pub filename: &'a FileName,
     pub compressed_size: i64,
     pub sha256: &'a Digest,
     pub md5: &'a str,
@@ -79,7 +80,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
         info.packager,
         info.installed_size,
         new.compressed_size,
-        new.filename,
+        new.filename as &FileName,
         new.sha256 as &Digest,
         new.md5,
         &info.licenses,

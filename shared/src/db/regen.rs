@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{DbError, uploads};
 use crate::blobs::Digest;
 use crate::jobs::{self, Regenerate};
-use crate::names::{ArchName, DistroName, RepoName};
+use crate::names::{ArchName, DistroName, FileName, RepoName};
 pub use crate::schedule::Timing;
 use crate::schedule::{self, Decision};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -136,7 +136,7 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
 #[derive(Debug, Clone)]
 pub struct SnapshotPackage {
     pub id: i64,
-    pub filename: String,
+    pub filename: FileName,
     pub digest: Digest,
     pub size: i64,
     pub db_member: Vec<u8>,
@@ -147,7 +147,7 @@ pub struct SnapshotPackage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub id: i64,
-    pub filename: String,
+    pub filename: FileName,
     pub digest: Digest,
     pub size: i64,
 }
@@ -192,7 +192,8 @@ pub async fn snapshot(
     {
         let mut rows = sqlx::query_as!(
             SnapshotPackage,
-            r#"select id, filename, sha256 as "digest: Digest", compressed_size as size,
+            r#"select id, filename as "filename: FileName", sha256 as "digest: Digest",
+                      compressed_size as size,
                       db_member, files_member
                from packages
                where repo_id = $1 and (arch = $2 or arch = 'any')

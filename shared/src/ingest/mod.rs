@@ -133,14 +133,13 @@ pub async fn record(
             );
             uploads::fail_for_removed_packages(&mut *tx, &replace, &reason, false).await?;
             let replaced = packages::delete(&mut *tx, &replace).await?.len();
-            let filename = pkg.parsed.filename();
             let package_id = packages::insert(
                 &mut tx,
                 &packages::NewPackage {
                     repo_id,
                     upload_id: pkg.upload_id,
                     info,
-                    filename: &filename,
+                    filename: pkg.parsed.filename(),
                     compressed_size: pkg.size,
                     sha256: pkg.sha256,
                     md5: pkg.md5,

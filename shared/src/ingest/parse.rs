@@ -43,10 +43,9 @@ pub fn parse_blob(
 
 /// A parsed package's `desc` and `files` entries.
 pub fn render(parsed: &ParsedPackage, facts: BlobFacts<'_>) -> io::Result<EntryMembers> {
-    let filename = parsed.filename();
     let entry = DbEntry::new(
         &parsed.info,
-        &filename,
+        parsed.filename().as_str(),
         facts.size,
         facts.md5,
         facts.sha256.as_str(),

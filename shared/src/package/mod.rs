@@ -17,7 +17,7 @@ use std::time::Duration;
 pub use compression::{Compression, SNIFF_LEN};
 pub use pkginfo::{MAX_PKGREL_BYTES, MAX_PKGVER_BYTES, PkgInfo};
 
-use crate::names::NameError;
+use crate::names::{FILE_NAME_MAX_BYTES, FileName, NameError};
 use crate::version::VersionError;
 
 /// Why a package was refused. Messages are shown to the uploader as the failure reason.
@@ -67,7 +67,7 @@ pub enum PackageError {
     },
     #[error(
         "the package's file name would be {len} bytes long; with `.sig` appended it must fit \
-         in {FILENAME_MAX_BYTES} bytes (shorten pkgname or pkgver)"
+         in {FILE_NAME_MAX_BYTES} bytes (shorten pkgname or pkgver)"
     )]
     FileNameTooLong { len: usize },
     #[error(
@@ -139,22 +139,16 @@ pub struct ParsedPackage {
     /// byte-order sorted, no duplicates.
     pub files: Vec<String>,
     pub compression: Compression,
+    /// The file name pacman expects, `{name}-{version}-{arch}.pkg.tar{.ext}`; there is room
+    /// for its `.sig` beside it.
+    filename: FileName,
 }
 
 impl ParsedPackage {
-    /// The file name pacman expects: `{name}-{version}-{arch}.pkg.tar{.ext}`.
-    pub fn filename(&self) -> String {
-        package_filename(
-            self.info.name.as_str(),
-            self.info.version.as_str(),
-            self.info.arch.as_str(),
-            self.compression,
-        )
+    /// The name the package is stored and served under.
+    pub fn filename(&self) -> &FileName {
+        &self.filename
     }
-}
-
-pub fn package_filename(name: &str, version: &str, arch: &str, compression: Compression) -> String {
-    format!("{name}-{version}-{arch}{}", compression.extension())
 }
 
 /// Parses the package stored at `path`. Blocking: call it from `spawn_blocking`.
@@ -182,22 +176,28 @@ pub fn parse(mut input: impl Read, limits: &Limits) -> Result<ParsedPackage, Pac
         return Err(reason);
     }
     let contents = result?;
-    let package = ParsedPackage {
-        info: PkgInfo::parse(&contents.pkginfo.ok_or(PackageError::MissingPkgInfo)?)?,
-        files: contents.files,
-        compression,
-    };
+    let info = PkgInfo::parse(&contents.pkginfo.ok_or(PackageError::MissingPkgInfo)?)?;
     // The file is stored and served under this name, and clients keep it (and its signature)
     // under it too.
-    let len = package.filename().len();
-    if len + SIGNATURE_SUFFIX.len() > FILENAME_MAX_BYTES {
+    let extension = compression.extension();
+    let len = info.name.as_str().len()
+        + info.version.as_str().len()
+        + info.arch.as_str().len()
+        + extension.len()
+        + 2;
+    if len + SIGNATURE_SUFFIX.len() > FILE_NAME_MAX_BYTES {
         return Err(PackageError::FileNameTooLong { len });
     }
-    Ok(package)
+    let filename = FileName::package(&info.name, &info.version, &info.arch, extension)
+        .map_err(|_| PackageError::FileNameTooLong { len })?;
+    Ok(ParsedPackage {
+        info,
+        files: contents.files,
+        compression,
+        filename,
+    })
 }
 
-/// The longest file name Linux file systems take (`NAME_MAX`).
-pub const FILENAME_MAX_BYTES: usize = 255;
 const SIGNATURE_SUFFIX: &str = ".sig";
 
 fn corrupt(err: io::Error) -> PackageError {

@@ -6,6 +6,7 @@ use sqlx::PgExecutor;
 
 use super::Hidden;
 use super::packages::PackageSummary;
+use crate::names::FileName;
 
 /// One architecture of one repository.
 #[derive(Debug, Clone)]
@@ -52,7 +53,8 @@ pub async fn recent(
     sqlx::query_as!(
         PackageSummary,
         r#"select p.id, d.name as distro, r.name as repo, p.arch, p.name, p.version,
-                  p.description, p.build_date, p.compressed_size, p.filename
+                  p.description, p.build_date, p.compressed_size,
+                  p.filename as "filename: FileName"
            from packages p join repos r on r.id = p.repo_id join distros d on d.id = r.distro_id
            where d.name <> all($1)
               or (d.name, r.name) in (select * from unnest($2::text[], $3::text[]))

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{Hidden, Page, Window, contains_pattern, prefix_pattern};
+use crate::names::FileName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
@@ -50,7 +51,7 @@ pub struct PackageSummary {
     /// Seconds since the epoch, from `.PKGINFO`.
     pub build_date: i64,
     pub compressed_size: i64,
-    pub filename: String,
+    pub filename: FileName,
 }
 
 /// Every field of a package.
@@ -70,7 +71,7 @@ pub struct PackageDetail {
     pub packager: Option<String>,
     pub installed_size: i64,
     pub compressed_size: i64,
-    pub filename: String,
+    pub filename: FileName,
     pub sha256: String,
     pub md5: String,
     pub pgpsig: Option<String>,
@@ -160,7 +161,8 @@ pub async fn list(
     let items = sqlx::query_as!(
         PackageSummary,
         r#"select p.id, d.name as distro, r.name as repo, p.arch, p.name, p.version,
-                  p.description, p.build_date, p.compressed_size, p.filename
+                  p.description, p.build_date, p.compressed_size,
+                  p.filename as "filename: FileName"
            from unnest($1::bigint[]) with ordinality as page (id, n)
            join packages p on p.id = page.id
            join repos r on r.id = p.repo_id join distros d on d.id = r.distro_id
@@ -322,7 +324,7 @@ pub async fn find(
         r#"select p.id, p.repo_id, d.name as distro, r.name as repo, p.arch, p.name, p.base,
                   p.version,
                   p.description, p.url, p.build_date, p.packager, p.installed_size,
-                  p.compressed_size, p.filename, p.sha256, p.md5, p.pgpsig, p.licenses, p.groups,
+                  p.compressed_size, p.filename as "filename: FileName", p.sha256, p.md5, p.pgpsig, p.licenses, p.groups,
                   p.replaces, p.conflicts, p.provides, p.backup, p.depends, p.optdepends,
                   p.makedepends, p.checkdepends, p.xdata, p.upload_id, p.created_at,
                   array(select ra.arch from repo_arches ra
