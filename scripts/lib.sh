@@ -26,7 +26,7 @@ ensure_postgres() {
 ensure_test_tools() {
   local missing=()
   for tool in makepkg pacman repo-add vercmp bsdtar fakeroot zstd xz bzip2 pg_isready docker-compose \
-    curl nginx systemd-analyze tidy; do
+    curl nginx systemd-analyze tidy gpg pacman-key; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
   done
   # The Python tests (generated client, schemathesis) make virtual environments with pip.
@@ -38,11 +38,11 @@ ensure_test_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       makepkg pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 \
       postgresql-client docker-compose python3 python3-venv python3-pip \
-      curl nginx systemd tidy >/dev/null
+      curl nginx systemd tidy gnupg >/dev/null
   else
     echo "missing tools: ${missing[*]}; install the Debian packages makepkg" \
       "pacman-package-manager libarchive-tools fakeroot zstd xz-utils bzip2 postgresql-client" \
-      "docker-compose python3 python3-venv curl nginx systemd tidy" >&2
+      "docker-compose python3 python3-venv curl nginx systemd tidy gnupg" >&2
     return 1
   fi
 }

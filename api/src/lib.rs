@@ -15,6 +15,7 @@ mod server;
 pub mod state;
 mod telemetry;
 mod ui;
+mod upload_body;
 pub mod views;
 
 use std::sync::Arc;
@@ -104,7 +105,9 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
     rieter::scratch::remove_dead(&pool, &storage)
         .await
         .context("removing the scratch directories of apis that are gone")?;
+    let kek = config.key_encryption_key()?.map(Arc::new);
     Ok(AppState {
+        kek,
         auth: Authenticator::new(
             &config.api_key,
             pool.clone(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use rieter::blobs::BlobStore;
+use rieter::signing::KeyEncryptionKey;
 use rieter::storage::Storage;
 use sqlx::PgPool;
 
@@ -23,5 +24,7 @@ pub struct AppState {
     /// Resolves the names of served files (`published_files`, cached).
     pub published: Arc<PublishedFiles>,
     pub auth: Authenticator,
+    /// Seals and unseals distributions' signing keys (`key_encryption_key`).
+    pub kek: Option<Arc<KeyEncryptionKey>>,
     pub config: Arc<ApiConfig>,
 }

@@ -11,7 +11,9 @@ use futures::{StreamExt, TryStreamExt};
 use rieter::blobs::BlobStore;
 use rieter::db::manifest;
 use rieter::db::uploads::{self, NewUpload};
-use rieter::ingest::{self, BlobFacts, IngestConfig, IngestPackage, Outcome, Permissions};
+use rieter::ingest::{
+    self, BlobFacts, IngestConfig, IngestPackage, Outcome, ParsedBlob, Permissions, SignaturePolicy,
+};
 use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use rieter::package::Limits;
 use rieter::storage::Storage;
@@ -53,6 +55,7 @@ impl Catalogue {
             allow_downgrade: false,
             overwrite: false,
             uploaded_by: rieter::actor::Actor::Config,
+            signature: None,
         };
         ingest::accept(&self.pool, &self.blobs, received.into(), &upload).await?;
         uploads::start_processing(&self.pool, id).await?;
@@ -60,7 +63,9 @@ impl Catalogue {
             .blobs
             .local_path(&upload.sha256)
             .context("the benchmarks use the local blob store")?;
-        let (parsed, members) = {
+        let ParsedBlob {
+            parsed, members, ..
+        } = {
             let upload = upload.clone();
             tokio::task::spawn_blocking(move || {
                 let facts = BlobFacts {
@@ -68,12 +73,14 @@ impl Catalogue {
                     sha256: &upload.sha256,
                     md5: &upload.md5,
                 };
-                ingest::parse_blob(&blob, &Limits::default(), facts)
+                let unsigned = SignaturePolicy::default();
+                ingest::parse_blob(&blob, &Limits::default(), facts, &unsigned, None)
             })
             .await??
         };
         let outcome = ingest::record(
             &self.pool,
+            &self.blobs,
             &IngestPackage {
                 upload_id: id,
                 distro: &self.distro,
@@ -88,6 +95,7 @@ impl Catalogue {
                 },
                 db_member: &members.db,
                 files_member: &members.files,
+                signature: None,
             },
             &Self::ingest_config(),
         )

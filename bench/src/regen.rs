@@ -212,6 +212,7 @@ async fn timed_rebuild(
         catalogue.storage.scratch_dir(),
         &target,
         Duration::from_secs(600),
+        None,
     )
     .await?;
     let elapsed = started.elapsed().as_secs_f64();

@@ -3,6 +3,7 @@
 //! the way users do.
 
 pub mod api;
+pub mod gpg;
 pub mod invariants;
 pub mod pacman;
 pub mod procs;
@@ -475,6 +476,38 @@ impl Rieter {
             .post(self.url(target))
             .bearer_auth(API_KEY)
             .body(body)
+            .send()
+            .await?)
+    }
+
+    /// Uploads a package file as `multipart/form-data` (parts `package` and, if given,
+    /// `signature`) with the admin key; returns the response as is.
+    pub async fn upload_form(
+        &self,
+        target: &str,
+        package: &Path,
+        signature: Option<Vec<u8>>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let name = package
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
+        let mut form = reqwest::multipart::Form::new().part(
+            "package",
+            reqwest::multipart::Part::bytes(std::fs::read(package)?).file_name(name.clone()),
+        );
+        if let Some(signature) = signature {
+            form = form.part(
+                "signature",
+                reqwest::multipart::Part::bytes(signature).file_name(format!("{name}.sig")),
+            );
+        }
+        Ok(self
+            .client
+            .post(self.url(target))
+            .bearer_auth(API_KEY)
+            .multipart(form)
             .send()
             .await?)
     }

@@ -12,8 +12,15 @@ pub struct Pacman {
 }
 
 impl Pacman {
-    /// `repos` are (repository name, `Server` URL) pairs, in pacman.conf order.
+    /// `repos` are (repository name, `Server` URL) pairs, in pacman.conf order. Signatures
+    /// are not checked.
     pub fn new(repos: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::with_sig_level(repos, "Never")
+    }
+
+    /// As [`Pacman::new`], checking signatures as `sig_level` says (e.g. `Required
+    /// DatabaseRequired`) against its own keyring ([`Pacman::trust`]).
+    pub fn with_sig_level(repos: &[(&str, &str)], sig_level: &str) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("rieter-pacman-")
             .tempdir()?;
@@ -24,9 +31,10 @@ impl Pacman {
         let mut conf = format!(
             "[options]\nRootDir = {0}/root\nDBPath = {0}/db\nCacheDir = {0}/cache\n\
              LogFile = {0}/pacman.log\nGPGDir = {0}/gnupg\nHookDir = {0}/hooks\n\
-             Architecture = x86_64\nSigLevel = Never\nLocalFileSigLevel = Never\n\
+             Architecture = x86_64\nSigLevel = {1}\nLocalFileSigLevel = Never\n\
              DisableDownloadTimeout\n",
-            root.display()
+            root.display(),
+            sig_level
         );
         for (name, server) in repos {
             conf.push_str(&format!("\n[{name}]\nServer = {server}\n"));
@@ -34,6 +42,38 @@ impl Pacman {
         let config = root.join("pacman.conf");
         std::fs::write(&config, conf)?;
         Ok(Self { dir, config })
+    }
+
+    /// Adds an armored public key to this pacman's keyring and signs it locally, as a user
+    /// does with `pacman-key --add` and `--lsign-key` (the keyring is made on first use).
+    pub fn trust(&self, armored: &str, fingerprint: &str) -> anyhow::Result<()> {
+        let gpgdir = self.dir.path().join("gnupg");
+        if !gpgdir.join("pubring.gpg").exists() && !gpgdir.join("pubring.kbx").exists() {
+            self.pacman_key(&["--init"])?;
+        }
+        let file = self.dir.path().join(format!("{fingerprint}.asc"));
+        std::fs::write(&file, armored)?;
+        self.pacman_key(&["--add", &file.display().to_string()])?;
+        self.pacman_key(&["--lsign-key", fingerprint])?;
+        Ok(())
+    }
+
+    fn pacman_key(&self, args: &[&str]) -> anyhow::Result<()> {
+        let out = Command::new("pacman-key")
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--gpgdir")
+            .arg(self.dir.path().join("gnupg"))
+            .args(args)
+            .output()
+            .context("running pacman-key")?;
+        ensure!(
+            out.status.success(),
+            "pacman-key {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
     }
 
     pub fn root(&self) -> PathBuf {

@@ -162,6 +162,9 @@ pub enum Access<'a> {
     },
     /// Create, list or delete keys.
     ManageKeys,
+    /// Change a distribution's settings: its signing key, its packager keys, whether its
+    /// repositories sign packages (admin only).
+    ConfigureDistro { distro: &'a DistroName },
 }
 
 /// Whether a key with `scopes` may do `access`.

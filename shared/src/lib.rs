@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod scratch;
 pub mod settings;
 pub mod shutdown;
+pub mod signing;
 pub mod storage;
 pub mod telemetry;
 pub mod version;

@@ -282,6 +282,12 @@ impl FileName {
         Self(name)
     }
 
+    /// The name of `file`'s detached signature, `{file}.sig`; refused when it would be too
+    /// long (package files are refused at parsing when it would).
+    pub fn signature_of(file: &FileName) -> Result<Self, NameError> {
+        Self::parse(&format!("{file}.sig"))
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

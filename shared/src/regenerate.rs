@@ -10,6 +10,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 
@@ -19,6 +20,8 @@ use crate::db::regen::{self, BuildTarget, Snapshot, SnapshotPackage};
 use crate::db::{DbError, packages};
 use crate::names::{FileName, RepoName};
 use crate::publish::{ArchiveWriter, Archives, DbFileNames};
+use crate::signing::distro_keys::{self, DistroKeyError};
+use crate::signing::{KeyEncryptionKey, ServerKey, ServerKeyError, SignatureFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegenerateError {
@@ -42,6 +45,12 @@ pub enum RegenerateError {
     /// restored without its blobs, a missing mount, a wrong bucket): nothing is taken out.
     #[error("the files of {lost} of the {total} packages are missing from storage")]
     FilesLost { lost: usize, total: usize },
+    /// The distribution's signing key could not be loaded or used: nothing is published
+    /// unsigned instead.
+    #[error("signing the databases: {0}")]
+    Signing(#[from] DistroKeyError),
+    #[error("signing the databases: {0}")]
+    Sign(#[from] ServerKeyError),
 }
 
 /// Why a package cannot be published, as its uploader reads it.
@@ -61,6 +70,7 @@ impl RegenerateError {
                 io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
             ),
             Self::Blob(blob) => blob.is_transient(),
+            Self::Signing(DistroKeyError::Db(db)) => db.is_unavailable(),
             _ => false,
         }
     }
@@ -90,6 +100,10 @@ pub enum Rebuild {
     Superseded { missing: Vec<i64> },
     /// The repository architecture was removed (before or during the rebuild).
     Gone,
+    /// It has published signed databases and its distribution has no signing key now:
+    /// nothing was published (pacman would keep the old signature and refuse an unsigned
+    /// database). The changes stay pending until the distribution has a key again.
+    Held,
 }
 
 /// How long each step of a rebuild took.
@@ -114,7 +128,14 @@ pub async fn rebuild(
     scratch: PathBuf,
     target: &BuildTarget,
     grace: Duration,
+    kek: Option<&KeyEncryptionKey>,
 ) -> Result<Rebuild, RegenerateError> {
+    // The databases of a distribution with a signing key are signed; without one, an
+    // architecture that has served signatures publishes nothing.
+    let signer = distro_keys::load_signing_key(pool, &target.distro, kek).await?;
+    if signer.is_none() && target.signed_databases {
+        return Ok(Rebuild::Held);
+    }
     let repo = target.repo.clone();
     // The archives are written on a blocking thread while the catalogue is read: packages flow
     // through a bounded channel, so neither side waits for the other to finish.
@@ -147,11 +168,24 @@ pub async fn rebuild(
         return Ok(Rebuild::Gone);
     };
     let started = Instant::now();
-    let archives = tokio::task::spawn_blocking(move || writer.finish()).await??;
+    let (archives, signatures) = tokio::task::spawn_blocking(move || {
+        let archives = writer.finish()?;
+        let signatures = signer.map(|key| sign(&key, &archives)).transpose()?;
+        Ok::<_, RegenerateError>((archives, signatures))
+    })
+    .await??;
     phases.write = started.elapsed();
     let started = Instant::now();
     let published = publish(
-        pool, store, target, &repo, &snapshot, &live?, &archives, grace,
+        pool,
+        store,
+        target,
+        &repo,
+        &snapshot,
+        &live?,
+        &archives,
+        signatures.as_ref(),
+        grace,
     )
     .await?;
     phases.finish = started.elapsed();
@@ -167,6 +201,23 @@ pub async fn rebuild(
             superseded_or_lost(pool, missing, snapshot.packages.len()).await
         }
     }
+}
+
+/// Detached signatures of both archives.
+struct Signatures {
+    db: SignatureFile,
+    files: SignatureFile,
+}
+
+/// Signs both archives. Blocking: it reads them.
+fn sign(key: &ServerKey, archives: &Archives) -> Result<Signatures, RegenerateError> {
+    let read = |path: &std::path::Path| {
+        std::fs::File::open(path).map(|f| io::BufReader::with_capacity(256 * 1024, f))
+    };
+    Ok(Signatures {
+        db: key.sign(read(&archives.db.path)?)?,
+        files: key.sign(read(&archives.files.path)?)?,
+    })
 }
 
 enum Published {
@@ -192,27 +243,65 @@ async fn publish(
     snapshot: &Snapshot,
     live: &HashMap<FileName, Current>,
     archives: &Archives,
+    signatures: Option<&Signatures>,
     grace: Duration,
 ) -> Result<Published, RegenerateError> {
     let names = DbFileNames::new(repo);
-    let mut listing: Vec<Entry> = Vec::with_capacity(snapshot.packages.len() + 4);
+    let mut listing: Vec<Entry> = Vec::with_capacity(2 * snapshot.packages.len() + 8);
     for (name, archive) in [
-        (names.db, &archives.db),
-        (names.db_link, &archives.db),
-        (names.files, &archives.files),
-        (names.files_link, &archives.files),
+        (&names.db, &archives.db),
+        (&names.db_link, &archives.db),
+        (&names.files, &archives.files),
+        (&names.files_link, &archives.files),
     ] {
         listing.push(Entry {
-            filename: name,
+            filename: name.clone(),
             digest: archive.digest.clone(),
             size: archive.size as i64,
         });
     }
-    listing.extend(snapshot.packages.iter().map(|p| Entry {
-        filename: p.filename.clone(),
-        digest: p.digest.clone(),
-        size: p.size,
-    }));
+    // Each name of a database has its signature beside it, all published in this one switch:
+    // pacman fetches `{name}.sig` right after `{name}`.
+    let signature_blobs = signatures.map(|s| {
+        [&s.db, &s.files].map(|sig| {
+            (
+                Digest::of(sig.as_bytes()),
+                Bytes::copy_from_slice(sig.as_bytes()),
+            )
+        })
+    });
+    if let Some([db, files]) = &signature_blobs {
+        for (name, (digest, bytes)) in [
+            (&names.db, db),
+            (&names.db_link, db),
+            (&names.files, files),
+            (&names.files_link, files),
+        ] {
+            listing.push(Entry {
+                filename: FileName::signature_of(name)
+                    .expect("a database name has room for `.sig`"),
+                digest: digest.clone(),
+                size: bytes.len() as i64,
+            });
+        }
+    }
+    for p in &snapshot.packages {
+        listing.push(Entry {
+            filename: p.filename.clone(),
+            digest: p.digest.clone(),
+            size: p.size,
+        });
+        // Parsing refused every package whose name has no room for `.sig`.
+        if let Some((digest, size)) = &p.signature
+            && let Ok(filename) = FileName::signature_of(&p.filename)
+        {
+            listing.push(Entry {
+                filename,
+                digest: digest.clone(),
+                size: *size,
+            });
+        }
+    }
     let change = manifest::diff(live, listing);
     // Nothing is stored before the snapshot is known to be publishable, and only packages new
     // to the manifest need checking: a live entry's foreign key keeps its blob recorded. A new
@@ -268,11 +357,15 @@ async fn publish(
         )
         .await?;
     }
+    for (digest, bytes) in signature_blobs.iter().flatten() {
+        let size = bytes.len() as u64;
+        blobs::claim(&mut tx, store, digest, size, Source::Bytes(bytes.clone())).await?;
+    }
     if !regen::lock_target(&mut tx, target.repo_arch_id).await? {
         return Ok(Published::Gone);
     }
     let retired = manifest::switch(&mut tx, target.repo_arch_id, &change, grace).await?;
-    regen::finish(&mut tx, target, snapshot).await?;
+    regen::finish(&mut tx, target, snapshot, signatures.is_some()).await?;
     tx.commit().await?;
     Ok(Published::Live { retired })
 }

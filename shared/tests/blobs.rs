@@ -135,6 +135,7 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
         allow_downgrade: false,
         overwrite: false,
         uploaded_by: rieter::actor::Actor::Config,
+        signature: None,
     };
     ingest::accept(&f.pool, &f.store, received, &upload)
         .await

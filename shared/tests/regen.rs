@@ -74,7 +74,9 @@ async fn build(f: &Fixture) -> (regen::BuildTarget, regen::Snapshot) {
 async fn finish(f: &Fixture, (target, snapshot): &(regen::BuildTarget, regen::Snapshot)) {
     let mut tx = f.pool.begin().await.unwrap();
     assert!(regen::lock_target(&mut tx, f.arch_id).await.unwrap());
-    regen::finish(&mut tx, target, snapshot).await.unwrap();
+    regen::finish(&mut tx, target, snapshot, false)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -151,6 +153,7 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
         allow_downgrade: false,
         overwrite: false,
         uploaded_by: rieter::actor::Actor::Config,
+        signature: None,
     };
     uploads::insert(&f.pool, &upload, "job").await.unwrap();
     assert!(matches!(

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{AbortError, BoxDynError};
 use rieter::blobs::{BlobError, StoreError};
 use rieter::db::DbError;
+use rieter::ingest::RecordError;
 use rieter::regenerate::RegenerateError;
 use rieter::scratch::ScratchError;
+use rieter::signing::distro_keys::DistroKeyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -23,6 +25,10 @@ pub enum JobError {
     Scratch(#[from] ScratchError),
     #[error(transparent)]
     Blob(#[from] BlobError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Keys(#[from] DistroKeyError),
 }
 
 impl From<StoreError> for JobError {
@@ -48,6 +54,8 @@ impl JobError {
             ),
             Self::Regenerate(err) => err.is_transient(),
             Self::Blob(err) => err.is_transient(),
+            Self::Record(err) => err.is_transient(),
+            Self::Keys(DistroKeyError::Db(err)) => err.is_unavailable(),
             _ => false,
         }
     }

@@ -41,7 +41,9 @@ pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
     let ingest = IngestConfig {
         default_arch: config.default_arch.clone(),
     };
+    let kek = config.key_encryption_key()?;
     Ok(Arc::new(WorkerState {
+        kek,
         pool,
         storage,
         blobs,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rieter::blobs::BlobStore;
 use rieter::ingest::IngestConfig;
+use rieter::signing::KeyEncryptionKey;
 use rieter::storage::Storage;
 use sqlx::PgPool;
 
@@ -16,6 +17,8 @@ pub struct WorkerState {
     pub blobs: BlobStore,
     pub config: WorkerConfig,
     pub ingest: IngestConfig,
+    /// Unseals distributions' signing keys (`key_encryption_key`).
+    pub kek: Option<KeyEncryptionKey>,
     /// Becomes true when the process starts shutting down, so jobs that are only waiting can
     /// hand their work back instead of holding up the exit.
     pub stopping: tokio::sync::watch::Sender<bool>,

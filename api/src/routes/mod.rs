@@ -8,6 +8,7 @@ mod merged;
 mod packages;
 mod remove;
 mod repo_files;
+mod signing;
 mod upload;
 mod upload_status;
 mod uploads_list;
@@ -28,6 +29,8 @@ pub enum Tag {
     Repository,
     /// API keys and their scopes (admin only).
     Keys,
+    /// Signing keys, packager keys and package signing.
+    Signing,
 }
 
 pub type Api = MergedPaths<(
@@ -40,6 +43,8 @@ pub type Api = MergedPaths<(
     keys::KeysApi,
     repo_files::RepoFilesApi,
     remove::RemoveApi,
+    signing::SigningApi,
+    signing::PublicKeyApi,
 )>;
 
 /// The OpenAPI service of all operations, independent of any running state.
@@ -55,6 +60,8 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             keys::KeysApi,
             repo_files::RepoFilesApi,
             remove::RemoveApi,
+            signing::SigningApi,
+            signing::PublicKeyApi,
         )),
         "Rieter",
         env!("CARGO_PKG_VERSION"),

@@ -1,15 +1,15 @@
 use std::time::Duration;
 
-use poem::Body;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::blobs::BlobError;
 use rieter::db::uploads::{self, NewUpload};
 use rieter::ingest::{self, AcceptError, Received};
 use rieter::names::{DistroName, RepoName};
+use rieter::signing::SignatureFile;
 use rieter::storage::ReceiveError;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use super::Tag;
 use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::upload_body::{self, PartStream, UploadBody};
 use crate::views::UploadView;
 
 #[derive(ApiResponse)]
@@ -32,9 +33,13 @@ pub struct UploadApi;
 impl UploadApi {
     /// Publish a package file (`.pkg.tar.zst`, `.xz`, `.gz`, `.bz2` or `.tar`) to a repository,
     /// sent as the raw request body, e.g. `curl -T pkg.pkg.tar.zst -H "Authorization: Bearer
-    /// $KEY" https://host/arch/extra`. The distribution and repository are created on first
-    /// upload. Parsing happens in the background: poll the returned upload until it is
-    /// `published` or `failed`.
+    /// $KEY" https://host/arch/extra`, or as `multipart/form-data` with the file as the part
+    /// `package` and its detached signature as the part `signature`, e.g. `curl -F
+    /// package=@pkg.pkg.tar.zst -F signature=@pkg.pkg.tar.zst.sig ...`. The signature is
+    /// served as `{filename}.sig` and written into the database entry. When the distribution
+    /// has packager keys, an upload without a signature by one of them fails. The
+    /// distribution and repository are created on first upload. Parsing happens in the
+    /// background: poll the returned upload until it is `published` or `failed`.
     #[oai(
         path = "/:distro/:repo",
         method = "post",
@@ -56,7 +61,7 @@ impl UploadApi {
         /// Replace the current package of the same version with different content.
         #[oai(default)]
         overwrite: Query<bool>,
-        body: Binary<Body>,
+        body: UploadBody,
     ) -> Result<UploadAccepted, ApiError> {
         let request = UploadRequest {
             distro: distro.0,
@@ -64,7 +69,7 @@ impl UploadApi {
             allow_downgrade: allow_downgrade.0,
             overwrite: overwrite.0,
         };
-        receive(&state, req, &credentials, request, body.0).await
+        receive(&state, req, &credentials, request, body).await
     }
 
     /// The same as `POST /{distro}/{repo}`, for clients that upload with PUT (`curl -T`).
@@ -89,7 +94,7 @@ impl UploadApi {
         /// Replace the current package of the same version with different content.
         #[oai(default)]
         overwrite: Query<bool>,
-        body: Binary<Body>,
+        body: UploadBody,
     ) -> Result<UploadAccepted, ApiError> {
         let request = UploadRequest {
             distro: distro.0,
@@ -97,7 +102,7 @@ impl UploadApi {
             allow_downgrade: allow_downgrade.0,
             overwrite: overwrite.0,
         };
-        receive(&state, req, &credentials, request, body.0).await
+        receive(&state, req, &credentials, request, body).await
     }
 }
 
@@ -115,7 +120,7 @@ async fn receive(
     req: &Request,
     credentials: &Credentials,
     request: UploadRequest,
-    body: Body,
+    body: UploadBody,
 ) -> Result<UploadAccepted, ApiError> {
     let distro =
         DistroName::parse(&request.distro).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -149,15 +154,23 @@ async fn receive(
         return Err(too_large(limit));
     }
 
-    let blob = ingest::receive(
-        &state.storage,
-        &state.blobs,
-        body.into_bytes_stream(),
-        limit,
-        Duration::from_secs(state.config.upload_stall_timeout_secs),
-    )
-    .await
-    .map_err(receive_error)?;
+    let stall = Duration::from_secs(state.config.upload_stall_timeout_secs);
+    let receive = |body: PartStream| async move {
+        ingest::receive(&state.storage, &state.blobs, body, limit, stall)
+            .await
+            .map_err(receive_error)
+    };
+    let (blob, signature) = match body {
+        UploadBody::Raw(body) => (receive(Box::new(body.into_bytes_stream())).await?, None),
+        UploadBody::Form { body, boundary } => {
+            upload_body::read_form(body, boundary, stall, receive).await?
+        }
+    };
+    // Checked before anything is recorded: a signature pacman would refuse is refused now.
+    let signature = signature
+        .map(SignatureFile::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let id = Uuid::now_v7();
     let upload = NewUpload {
         id,
@@ -169,6 +182,7 @@ async fn receive(
         allow_downgrade: request.allow_downgrade,
         overwrite: request.overwrite,
         uploaded_by: actor,
+        signature,
     };
     record(state, blob, &upload).await?;
     tracing::info!(

@@ -67,7 +67,8 @@ fn is_page(path: &str) -> bool {
         "api" => false,
         _ => match (segments.next(), segments.next()) {
             (None, _) => first.is_empty() || first == "search",
-            (Some(repo), None) => !first.is_empty() && !repo.is_empty(),
+            // `/{distro}/key` is the distribution's public key, not a repository.
+            (Some(repo), None) => !first.is_empty() && !repo.is_empty() && repo != "key",
             (Some(_), Some(_)) => false,
         },
     }
@@ -96,6 +97,7 @@ mod tests {
             "/api/v1",
             "/arch/core/x86_64/core.db",
             "/arch/core/x86_64",
+            "/arch/key",
             "/arch",
             "/arch/",
             "//core",

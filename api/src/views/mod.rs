@@ -3,11 +3,15 @@
 mod catalogue;
 mod key;
 mod package;
+mod signing;
 mod upload;
 
 pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
 pub use key::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
 pub use package::{
     FilePage, OptDepend, PackagePage, PackageSort, PackageSummaryView, PackageView, SortOrder,
+};
+pub use signing::{
+    NewSigningKeyView, PackagerKeyList, PackagerKeyView, RepoSettingsView, SigningKeyView,
 };
 pub use upload::{UploadPage, UploadStatusView, UploadView, UploadedPackage};

@@ -98,7 +98,7 @@ pub struct PackageView {
     pub filename: String,
     pub sha256: String,
     pub md5: String,
-    /// The detached signature from `.PKGINFO`, base64, if the package carries one.
+    /// The package's detached signature, base64: the same bytes as `{filename}.sig`.
     #[oai(nullable)]
     pub pgpsig: Option<String>,
     pub licenses: Vec<String>,

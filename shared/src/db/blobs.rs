@@ -59,6 +59,7 @@ pub async fn unreferenced(
         r#"select b.digest as "digest: Digest" from blobs b
            where b.claimed_at < now() - make_interval(secs => $1)
              and not exists (select 1 from packages p where p.sha256 = b.digest)
+             and not exists (select 1 from packages p where p.signature_digest = b.digest)
              and not exists (select 1 from published_files f where f.digest = b.digest)
              and not exists (select 1 from uploads u
                              where u.sha256 = b.digest and u.status in ('queued', 'processing'))
@@ -83,6 +84,7 @@ pub async fn forget_unreferenced(
          where b.digest = $1
            and b.claimed_at < now() - make_interval(secs => $2)
            and not exists (select 1 from packages p where p.sha256 = b.digest)
+           and not exists (select 1 from packages p where p.signature_digest = b.digest)
            and not exists (select 1 from published_files f where f.digest = b.digest)
            and not exists (select 1 from uploads u
                            where u.sha256 = b.digest and u.status in ('queued', 'processing'))",

@@ -7,6 +7,31 @@ use sqlx::{PgConnection, PgExecutor};
 
 use crate::names::{ArchName, DistroName, RepoName};
 
+/// Returns the distribution's id, creating it if needed.
+pub async fn ensure_distro(
+    conn: &mut PgConnection,
+    distro: &DistroName,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query!(
+        "insert into distros (name) values ($1) on conflict (name) do nothing",
+        distro.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    find_distro(&mut *conn, distro)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn find_distro(
+    executor: impl PgExecutor<'_>,
+    distro: &DistroName,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!("select id from distros where name = $1", distro.as_str())
+        .fetch_optional(executor)
+        .await
+}
+
 /// Returns the repository's id, creating the distribution and repository if needed.
 pub async fn ensure_repo(
     conn: &mut PgConnection,
@@ -49,6 +74,43 @@ pub async fn find_repo(
     )
     .fetch_optional(executor)
     .await
+}
+
+/// Whether the server signs the packages that arrive unsigned in a repository (false for a
+/// repository that does not exist yet).
+pub async fn signs_packages(
+    executor: impl PgExecutor<'_>,
+    distro: &DistroName,
+    repo: &RepoName,
+) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!(
+        "select r.sign_packages from repos r join distros d on d.id = r.distro_id
+         where d.name = $1 and r.name = $2",
+        distro.as_str(),
+        repo.as_str()
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(found.unwrap_or(false))
+}
+
+/// Sets whether the server signs the packages that arrive unsigned in a repository (created
+/// if needed).
+pub async fn set_sign_packages(
+    conn: &mut PgConnection,
+    distro: &DistroName,
+    repo: &RepoName,
+    sign: bool,
+) -> Result<(), sqlx::Error> {
+    let repo_id = ensure_repo(&mut *conn, distro, repo).await?;
+    sqlx::query!(
+        "update repos set sign_packages = $2 where id = $1",
+        repo_id,
+        sign
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Returns the id of a concrete architecture of a repository, creating it if needed. A new

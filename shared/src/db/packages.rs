@@ -55,6 +55,14 @@ pub struct NewPackage<'a> {
     pub files: &'a [String],
     pub db_member: &'a [u8],
     pub files_member: &'a [u8],
+    pub signature: Option<&'a NewSignature>,
+}
+
+/// A package's detached signature: its blob, and the same bytes base64 for `%PGPSIG%`.
+pub struct NewSignature {
+    pub base64: String,
+    pub digest: Digest,
+    pub size: i32,
 }
 
 pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64, sqlx::Error> {
@@ -64,9 +72,9 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
             repo_id, upload_id, arch, name, base, version, description, url, build_date, packager,
             installed_size, compressed_size, filename, sha256, md5, licenses, groups, replaces,
             conflicts, provides, backup, depends, optdepends, makedepends, checkdepends, xdata,
-            db_member, files_member)
+            db_member, files_member, pgpsig, signature_digest, signature_size)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
          returning id",
         new.repo_id,
         new.upload_id,
@@ -96,6 +104,9 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
         &info.xdata,
         new.db_member,
         new.files_member,
+        new.signature.map(|s| s.base64.as_str()),
+        new.signature.map(|s| s.digest.as_str()),
+        new.signature.map(|s| s.size),
     )
     .fetch_one(&mut *conn)
     .await?;

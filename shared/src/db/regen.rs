@@ -55,6 +55,8 @@ pub struct BuildTarget {
     pub distro: DistroName,
     pub repo: RepoName,
     pub arch: ArchName,
+    /// It has published signed databases: it never publishes unsigned ones again.
+    pub signed_databases: bool,
 }
 
 /// What a regeneration job should do now.
@@ -76,6 +78,7 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         r#"select ra.repo_id, ra.arch as "arch: ArchName", ra.change_seq, ra.built_seq,
+                  ra.signed_databases,
                   d.name as "distro: DistroName", r.name as "repo: RepoName",
                   extract(epoch from now() - ra.last_change_at)::float8 as "quiet_for!",
                   coalesce(extract(epoch from now() - ra.dirty_since)::float8, 0) as "dirty_for!"
@@ -129,6 +132,7 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
         distro: row.distro,
         repo: row.repo,
         arch: row.arch,
+        signed_databases: row.signed_databases,
     }))
 }
 
@@ -139,6 +143,8 @@ pub struct SnapshotPackage {
     pub filename: FileName,
     pub digest: Digest,
     pub size: i64,
+    pub signature_digest: Option<Digest>,
+    pub signature_size: Option<i32>,
     pub db_member: Vec<u8>,
     pub files_member: Vec<u8>,
 }
@@ -150,6 +156,8 @@ pub struct Listed {
     pub filename: FileName,
     pub digest: Digest,
     pub size: i64,
+    /// Its detached signature's blob and size, served as `{filename}.sig`.
+    pub signature: Option<(Digest, i64)>,
 }
 
 /// The packages of one database and the change they reflect, read in one snapshot.
@@ -194,6 +202,7 @@ pub async fn snapshot(
             SnapshotPackage,
             r#"select id, filename as "filename: FileName", sha256 as "digest: Digest",
                       compressed_size as size,
+                      signature_digest as "signature_digest: Digest", signature_size,
                       db_member, files_member
                from packages
                where repo_id = $1 and (arch = $2 or arch = 'any')
@@ -210,6 +219,10 @@ pub async fn snapshot(
                 filename: package.filename.clone(),
                 digest: package.digest.clone(),
                 size: package.size,
+                signature: package
+                    .signature_digest
+                    .clone()
+                    .zip(package.signature_size.map(i64::from)),
             });
             batch.push(package);
             if batch.len() == SNAPSHOT_BATCH {
@@ -247,16 +260,19 @@ pub async fn finish(
     conn: &mut PgConnection,
     target: &BuildTarget,
     snapshot: &Snapshot,
+    signed: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update repo_arches
          set built_seq = greatest(built_seq, $2),
+             signed_databases = signed_databases or $3,
              build_count = build_count + 1,
              published_at = now(),
              dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end
          where id = $1",
         target.repo_arch_id,
-        snapshot.change_seq
+        snapshot.change_seq,
+        signed
     )
     .execute(&mut *conn)
     .await?;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::actor::{Actor, ActorError};
 use crate::blobs::Digest;
 use crate::names::{DistroName, RepoName};
+use crate::signing::SignatureFile;
 
 /// Where an upload stands. `published` and `failed` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
@@ -132,6 +133,8 @@ pub struct NewUpload {
     pub overwrite: bool,
     /// The key uploading it.
     pub uploaded_by: Actor,
+    /// The detached signature it came with.
+    pub signature: Option<SignatureFile>,
 }
 
 pub async fn insert(
@@ -142,8 +145,8 @@ pub async fn insert(
     sqlx::query!(
         "insert into uploads (id, distro, repo, size, sha256, md5, allow_downgrade, overwrite, job_id,
                               uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
-                              uploaded_by_prefix)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                              uploaded_by_prefix, signature)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         upload.id,
         upload.distro.as_str(),
         upload.repo.as_str(),
@@ -157,10 +160,22 @@ pub async fn insert(
         upload.uploaded_by.key_id(),
         upload.uploaded_by.name(),
         upload.uploaded_by.prefix(),
+        upload.signature.as_ref().map(SignatureFile::as_bytes),
     )
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The detached signature an upload came with, as received.
+pub async fn signature(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let found = sqlx::query_scalar!("select signature from uploads where id = $1", id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(found.flatten())
 }
 
 pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Upload>, sqlx::Error> {

@@ -5,26 +5,55 @@ mod accept;
 mod decide;
 mod parse;
 mod receive;
+mod signature;
 mod start;
 
 use std::collections::BTreeSet;
 
+use bytes::Bytes;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 pub use accept::{AcceptError, accept};
 pub use decide::{Decision, Permissions, decide};
-pub use parse::{BlobFacts, ParseBlobError, parse_blob, render};
+pub use parse::{BlobFacts, ParseBlobError, ParsedBlob, parse_blob, render};
 pub use receive::{Received, receive};
+pub use signature::{SignaturePolicy, settle};
 pub use start::{MAX_PARSE_STARTS, Start, start};
 
 use crate::actor::Actor;
-use crate::blobs::Digest;
+use crate::blobs::{self, BlobError, BlobStore, Digest, Source};
 use crate::db::locks::{self, Lock};
 use crate::db::uploads::{self, UploadStatus};
 use crate::db::{DbError, catalogue, events, packages, regen};
 use crate::names::{ArchName, DistroName, RepoName};
 use crate::package::ParsedPackage;
+use crate::signing::SignatureFile;
+
+/// Why a package could not be recorded (the catalogue is unchanged).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl From<sqlx::Error> for RecordError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(DbError::Sql(err))
+    }
+}
+
+impl RecordError {
+    /// Faults that go away by themselves: the database or the store being unreachable.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Db(err) => err.is_unavailable(),
+            Self::Blob(err) => err.is_transient(),
+        }
+    }
+}
 
 /// Settings of the ingest step.
 #[derive(Debug, Clone)]
@@ -46,6 +75,8 @@ pub struct IngestPackage<'a> {
     pub permissions: Permissions,
     pub db_member: &'a [u8],
     pub files_member: &'a [u8],
+    /// The detached signature it is published with (rendered into `db_member` already).
+    pub signature: Option<&'a SignatureFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +96,10 @@ pub enum Outcome {
 /// locked and must still be `processing`.
 pub async fn record(
     pool: &PgPool,
+    store: &BlobStore,
     pkg: &IngestPackage<'_>,
     config: &IngestConfig,
-) -> Result<Outcome, DbError> {
+) -> Result<Outcome, RecordError> {
     let info = &pkg.parsed.info;
     let mut tx = pool.begin().await?;
     // The history names the key that uploaded it, as the api recorded it on the upload.
@@ -133,6 +165,27 @@ pub async fn record(
             );
             uploads::fail_for_removed_packages(&mut *tx, &replace, &reason, false).await?;
             let replaced = packages::delete(&mut *tx, &replace).await?.len();
+            // Its signature is a blob too, served as `{filename}.sig`.
+            let signature = match pkg.signature {
+                Some(signature) => {
+                    let bytes = signature.as_bytes();
+                    let digest = Digest::of(bytes);
+                    blobs::claim(
+                        &mut tx,
+                        store,
+                        &digest,
+                        bytes.len() as u64,
+                        Source::Bytes(Bytes::copy_from_slice(bytes)),
+                    )
+                    .await?;
+                    Some(packages::NewSignature {
+                        base64: signature.to_base64(),
+                        digest,
+                        size: bytes.len() as i32,
+                    })
+                }
+                None => None,
+            };
             let package_id = packages::insert(
                 &mut tx,
                 &packages::NewPackage {
@@ -146,6 +199,7 @@ pub async fn record(
                     files: &pkg.parsed.files,
                     db_member: pkg.db_member,
                     files_member: pkg.files_member,
+                    signature: signature.as_ref(),
                 },
             )
             .await?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::{LogFormat, Secret, SettingsError};
 use crate::blobs::{Location, S3Options};
 use crate::names::DistroName;
+use crate::signing::KeyEncryptionKey;
 use serde::Deserialize;
 
 /// The shortest admin key accepted: 32 characters, e.g. 16 random bytes in hex.
@@ -53,6 +54,13 @@ pub struct ApiConfig {
     /// `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`, else false).
     #[serde(default)]
     pub s3_virtual_hosted_style: Option<bool>,
+    /// The secret that seals distributions' signing keys in the database
+    /// (`RIETER_KEY_ENCRYPTION_KEY` or `RIETER_KEY_ENCRYPTION_KEY_FILE`): at least 32
+    /// characters (`openssl rand -base64 32`), the same for the api and every worker. Without
+    /// it, signing keys cannot be created, and a distribution that has one publishes no
+    /// databases.
+    #[serde(default)]
+    pub key_encryption_key: Option<Secret<String>>,
     /// Address to listen on, host:port (`RIETER_BIND`).
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
@@ -169,6 +177,15 @@ impl ApiConfig {
             .map_err(|e| SettingsError::invalid("storage", e.to_string()))
     }
 
+    /// The key that seals signing keys, if `key_encryption_key` is set.
+    pub fn key_encryption_key(&self) -> Result<Option<KeyEncryptionKey>, SettingsError> {
+        self.key_encryption_key
+            .as_ref()
+            .map(|secret| KeyEncryptionKey::from_secret(secret.expose()))
+            .transpose()
+            .map_err(|e| SettingsError::invalid("key_encryption_key", e.to_string()))
+    }
+
     /// How to reach the S3 blob store: the `s3_*` keys.
     pub fn s3_options(&self) -> S3Options {
         S3Options {
@@ -183,6 +200,7 @@ impl ApiConfig {
 
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.blob_location()?;
+        self.key_encryption_key()?;
         let key = self.api_key.expose();
         if key.trim().chars().count() < MIN_API_KEY_LEN {
             return Err(SettingsError::invalid(

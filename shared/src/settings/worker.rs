@@ -7,6 +7,7 @@ use super::{LogFormat, Secret, SettingsError};
 use crate::blobs::{Location, S3Options};
 use crate::names::ArchName;
 use crate::package::Limits;
+use crate::signing::KeyEncryptionKey;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +50,13 @@ pub struct WorkerConfig {
     /// `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`, else false).
     #[serde(default)]
     pub s3_virtual_hosted_style: Option<bool>,
+    /// The secret that seals distributions' signing keys in the database
+    /// (`RIETER_KEY_ENCRYPTION_KEY` or `RIETER_KEY_ENCRYPTION_KEY_FILE`): at least 32
+    /// characters (`openssl rand -base64 32`), the same for the api and every worker. Without
+    /// it, signing keys cannot be created, and a distribution that has one publishes no
+    /// databases.
+    #[serde(default)]
+    pub key_encryption_key: Option<Secret<String>>,
     /// Uploads parsed at once by this process (default: the number of CPUs; three times that
     /// with an S3 `storage`, where each parse first waits for its download). Read it through
     /// [`WorkerConfig::parse_concurrency`].
@@ -180,6 +188,15 @@ impl WorkerConfig {
             .map_err(|e| SettingsError::invalid("storage", e.to_string()))
     }
 
+    /// The key that seals signing keys, if `key_encryption_key` is set.
+    pub fn key_encryption_key(&self) -> Result<Option<KeyEncryptionKey>, SettingsError> {
+        self.key_encryption_key
+            .as_ref()
+            .map(|secret| KeyEncryptionKey::from_secret(secret.expose()))
+            .transpose()
+            .map_err(|e| SettingsError::invalid("key_encryption_key", e.to_string()))
+    }
+
     /// How to reach the S3 blob store: the `s3_*` keys.
     pub fn s3_options(&self) -> S3Options {
         S3Options {
@@ -194,6 +211,7 @@ impl WorkerConfig {
 
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.blob_location()?;
+        self.key_encryption_key()?;
         let positive = |key: &str, ok: bool| {
             if ok {
                 Ok(())

@@ -11,10 +11,12 @@ use std::time::Instant;
 use apalis::prelude::{BoxDynError, Data};
 use rieter::blobs::Digest;
 use rieter::db::uploads::{self, Upload};
-use rieter::ingest::{self, BlobFacts, IngestPackage, Outcome, ParseBlobError, Permissions, Start};
+use rieter::ingest::{
+    self, BlobFacts, IngestPackage, Outcome, ParseBlobError, ParsedBlob, Permissions,
+    SignaturePolicy, Start,
+};
 use rieter::jobs::ParseUpload;
-use rieter::package::ParsedPackage;
-use rieter::repo_db::EntryMembers;
+use rieter::signing::SignatureFile;
 use uuid::Uuid;
 
 use crate::error::{JobError, retry_transient};
@@ -61,12 +63,17 @@ async fn deliver(state: &WorkerState, id: Uuid) -> Result<(), JobError> {
 async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
     let id = upload.id;
     let started = Instant::now();
-    let (parsed, members) = match parse(state, upload).await? {
+    let ParsedBlob {
+        parsed,
+        signature,
+        members,
+    } = match parse(state, upload).await? {
         Ok(parsed) => parsed,
         Err(reason) => return refuse(state, upload, &reason).await,
     };
     let outcome = ingest::record(
         &state.pool,
+        &state.blobs,
         &IngestPackage {
             upload_id: id,
             distro: &upload.distro,
@@ -81,6 +88,7 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
             },
             db_member: &members.db,
             files_member: &members.files,
+            signature: signature.as_ref(),
         },
         &state.ingest,
     )
@@ -111,12 +119,28 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Parses the upload's blob and renders its database entries, off the async threads. The
-/// outer error is a fault of ours; the inner one is the package's, as a reason for the uploader.
+/// Parses the upload's blob, settles its signature and renders its database entries, off the
+/// async threads. The outer error is a fault of ours; the inner one is the package's, as a
+/// reason for the uploader.
 async fn parse(
     state: &WorkerState,
     upload: &Upload,
-) -> Result<Result<(ParsedPackage, EntryMembers), String>, JobError> {
+) -> Result<Result<ParsedBlob, String>, JobError> {
+    let uploaded = match uploads::signature(&state.pool, upload.id).await? {
+        Some(bytes) => match SignatureFile::parse(bytes) {
+            Ok(signature) => Some(signature),
+            Err(err) => return Ok(Err(err.to_string())),
+        },
+        None => None,
+    };
+    let policy = SignaturePolicy::load(
+        &state.pool,
+        &upload.distro,
+        &upload.repo,
+        uploaded.is_some(),
+        state.kek.as_ref(),
+    )
+    .await?;
     let local = LocalBlob::of(state, &upload.sha256).await?;
     let path = local.path.clone();
     let limits = state.config.limits();
@@ -127,9 +151,10 @@ async fn parse(
             sha256: &sha256,
             md5: &md5,
         };
-        match ingest::parse_blob(&path, &limits, facts) {
+        match ingest::parse_blob(&path, &limits, facts, &policy, uploaded) {
             Ok(parsed) => Ok(Ok(parsed)),
             Err(ParseBlobError::Refused(err)) => Ok(Err(err.to_string())),
+            Err(ParseBlobError::Signature(reason)) => Ok(Err(reason)),
             // The blob could not be read: a fault of ours, whatever the package holds.
             Err(ParseBlobError::Io(err)) => Err(JobError::Io(err)),
         }

@@ -108,13 +108,14 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
     let started = Instant::now();
     let grace = Duration::from_secs(state.config.grace_period_secs);
     let scratch = state.storage.scratch_dir();
-    let rebuilt = match regenerate::rebuild(&state.pool, &state.blobs, scratch, target, grace).await
-    {
-        Err(RegenerateError::Unpublishable { package_ids, fault }) => {
-            return reject(state, target, &package_ids, fault).await;
-        }
-        rebuilt => rebuilt?,
-    };
+    let kek = state.kek.as_ref();
+    let rebuilt =
+        match regenerate::rebuild(&state.pool, &state.blobs, scratch, target, grace, kek).await {
+            Err(RegenerateError::Unpublishable { package_ids, fault }) => {
+                return reject(state, target, &package_ids, fault).await;
+            }
+            rebuilt => rebuilt?,
+        };
     match rebuilt {
         Rebuild::Published {
             packages,
@@ -136,6 +137,12 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
             "package files vanished during the build; not publishing this snapshot"
         ),
         Rebuild::Gone => {}
+        Rebuild::Held => tracing::warn!(
+            repo_arch.id = target.repo_arch_id, distro = %target.distro, repo = %target.repo,
+            arch = %target.arch,
+            "this architecture has served signed databases and its distribution has no signing \
+             key now: not publishing unsigned ones (give the distribution a signing key)"
+        ),
     }
     Ok(())
 }
