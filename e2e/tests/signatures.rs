@@ -197,6 +197,16 @@ async fn pacman_installs_from_signed_repositories_and_refuses_what_does_not_veri
     let base = "/signed/main/x86_64";
     let (status, sig) = bytes(&rieter, &format!("{base}/{}.sig", file_name(tool))).await;
     assert_eq!((status, &sig), (200, &tool_sig));
+    // The package page says it is signed and links the signature beside the file.
+    let (status, page) = bytes(&rieter, "/packages/signed/main/x86_64/sig-tool").await;
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    let sig_link = format!("{base}/{}.sig", file_name(tool));
+    assert!(
+        page.contains(&format!("<a href=\"{sig_link}\">signature</a>")),
+        "{page}"
+    );
+    assert!(page.contains("<dt>Signature</dt><dd>an OpenPGP signature"));
     let (_, db) = bytes(&rieter, &format!("{base}/main.db")).await;
     assert_eq!(
         pgpsig(&db, "sig-tool").unwrap(),

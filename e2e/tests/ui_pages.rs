@@ -310,6 +310,11 @@ async fn pages_show_link_search_and_hide_the_catalogue() {
     assert!(lib_page.contains("A library for the &#60;ui&#62; pages &#38; tests"));
     assert!(lib_page.contains("MIT") && lib_page.contains("ui-group"));
     assert!(lib_page.contains("<dt>SHA-256</dt><dd class=\"hash\">"));
+    assert!(
+        lib_page.contains("<dt>Signature</dt><dd><span class=\"muted\">none</span>"),
+        "an unsigned package links no signature"
+    );
+    assert!(!lib_page.contains(">signature</a>"));
     assert_eq!(
         link_to(&lib_page, "ui-app").as_deref(),
         Some("/packages/arch/main/x86_64/ui-app"),

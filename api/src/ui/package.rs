@@ -6,7 +6,7 @@ use askama::Template;
 use poem::web::{Data, Path};
 use poem::{Response, handler};
 use rieter::db::listing::package_page::{
-    self, HistoryEntry, PackageKey, RelationGroup, RelationKind,
+    self, HistoryEntry, PackageKey, REQUIRED_BY_LIMIT, RelationGroup, RelationKind,
 };
 use rieter::names::{ArchName, DistroName, RepoName};
 
@@ -43,8 +43,12 @@ struct PackagePage {
     filename: String,
     /// (architecture, link) of the file in each database listing it.
     downloads: Vec<(String, String)>,
+    /// Whether a detached signature is published beside the file (`{file}.sig`).
+    signed: bool,
     relations: Vec<RelationView>,
     required_by: Vec<LinkLine>,
+    required_by_limit: i64,
+    required_by_more: bool,
     elsewhere: Vec<LinkLine>,
     files: Vec<String>,
     file_total: i64,
@@ -126,6 +130,7 @@ pub async fn show_package(
             .iter()
             .map(|a| (a.clone(), links::file(&d.distro, &d.repo, a, &d.filename)))
             .collect(),
+        signed: d.pgpsig.is_some(),
         relations: found
             .relations
             .iter()
@@ -141,6 +146,8 @@ pub async fn show_package(
                 note: format!("{} ({})", r.arch, r.fields.join(", ")),
             })
             .collect(),
+        required_by_limit: REQUIRED_BY_LIMIT,
+        required_by_more: found.required_by_more,
         elsewhere: found
             .elsewhere
             .iter()

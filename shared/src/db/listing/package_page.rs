@@ -14,6 +14,8 @@ use crate::depends::{Candidate, Dependency, Via, resolve};
 pub const FILE_LIMIT: i64 = 1000;
 /// History entries shown, newest first.
 pub const HISTORY_LIMIT: i64 = 100;
+/// Dependents shown, by name: a base library is required by most of its repository.
+pub const REQUIRED_BY_LIMIT: i64 = 500;
 
 /// Names a package as its page's URL does.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +33,8 @@ pub struct PackagePage {
     /// Each kind of relation (depends, optdepends, ...), in a fixed order, possibly empty.
     pub relations: Vec<RelationGroup>,
     pub required_by: Vec<Dependent>,
+    /// More packages require this one than `required_by` shows ([`REQUIRED_BY_LIMIT`]).
+    pub required_by_more: bool,
     /// The same name in other architectures or repositories.
     pub elsewhere: Vec<Placement>,
     pub history: Vec<HistoryEntry>,
@@ -136,7 +140,7 @@ pub async fn load(
     let dependents = dependents(pool, &detail);
     let elsewhere = elsewhere(pool, hidden, &detail);
     let history = history(pool, &detail);
-    let (files, candidates, required_by, elsewhere, history) =
+    let (files, candidates, (required_by, required_by_more), elsewhere, history) =
         tokio::try_join!(files, candidates, dependents, elsewhere, history)?;
     let relations = relation_groups(&detail, &candidates);
     Ok(Some(PackagePage {
@@ -146,6 +150,7 @@ pub async fn load(
         }),
         relations,
         required_by,
+        required_by_more,
         elsewhere,
         history,
         detail,
@@ -219,9 +224,7 @@ async fn candidates(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Candida
         Candidate,
         r#"select p.name, p.arch, p.version, p.provides from packages p
            where p.repo_id = $1 and ($2 = 'any' or p.arch = $2 or p.arch = 'any')
-             and (p.name = any($3)
-                  or exists (select from unnest(p.provides) as pr (entry)
-                             where split_part(pr.entry, '=', 1) = any($3)))
+             and (p.name = any($3) or package_relation_names(p.provides) && $3)
            order by p.name collate "C", p.arch collate "C""#,
         detail.repo_id,
         detail.arch,
@@ -231,8 +234,12 @@ async fn candidates(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Candida
     .await
 }
 
-/// The packages of the same repository whose dependencies this package satisfies.
-async fn dependents(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Dependent>, sqlx::Error> {
+/// The packages of the same repository whose dependencies this package satisfies, the first
+/// [`REQUIRED_BY_LIMIT`] by name, and whether there are more.
+async fn dependents(
+    pool: &PgPool,
+    detail: &PackageDetail,
+) -> Result<(Vec<Dependent>, bool), sqlx::Error> {
     let mut names: Vec<String> = std::iter::once(detail.name.clone())
         .chain(
             detail
@@ -248,17 +255,19 @@ async fn dependents(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Depende
            from packages p
            where p.repo_id = $1 and p.id <> $2
              and ($3 = 'any' or p.arch = $3 or p.arch = 'any')
-             and exists (select from unnest(p.depends || p.optdepends || p.makedepends
-                                            || p.checkdepends) as dep (entry)
-                         where trim(substring(dep.entry from '^[^<>=:]+')) = any($4))
-           order by p.name collate "C", p.arch collate "C""#,
+             and package_relation_names(p.depends || p.optdepends || p.makedepends
+                                        || p.checkdepends) && $4
+           order by p.name collate "C", p.arch collate "C"
+           limit $5"#,
         detail.repo_id,
         detail.id,
         detail.arch,
-        &names
+        &names,
+        REQUIRED_BY_LIMIT + 1
     )
     .fetch_all(pool)
     .await?;
+    let more = rows.len() as i64 > REQUIRED_BY_LIMIT;
     let this = Candidate {
         name: detail.name.clone(),
         arch: detail.arch.clone(),
@@ -270,8 +279,9 @@ async fn dependents(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Depende
             .iter()
             .any(|e| Dependency::parse(e).satisfied_by(&this).is_some())
     };
-    Ok(rows
+    let shown = rows
         .into_iter()
+        .take(REQUIRED_BY_LIMIT as usize)
         .filter_map(|row| {
             let fields: Vec<&'static str> = [
                 ("depend", &row.depends),
@@ -289,7 +299,8 @@ async fn dependents(pool: &PgPool, detail: &PackageDetail) -> Result<Vec<Depende
                 fields,
             })
         })
-        .collect())
+        .collect();
+    Ok((shown, more))
 }
 
 async fn elsewhere(
