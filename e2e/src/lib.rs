@@ -107,9 +107,22 @@ pub fn binaries() -> &'static Path {
         if !cfg!(debug_assertions) {
             args.push("--release");
         }
-        let status = Command::new(cargo)
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let mut command = Command::new(cargo);
+        command.args(&args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        // Cargo gives a test process its package's variables, and some build scripts' inputs
+        // include them (ring's reads CARGO_MANIFEST_DIR): inherited, they made this build redo
+        // what the outer `cargo test` had just built, minutes of every run.
+        for (key, _) in std::env::vars_os() {
+            let Some(key) = key.to_str() else { continue };
+            if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+                || matches!(key, "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR")
+            {
+                command.env_remove(key);
+            }
+        }
+        let status = command
             .status()
             .expect("running cargo build for the binaries");
         assert!(
