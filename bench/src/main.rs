@@ -6,6 +6,7 @@
 mod catalogue;
 mod ingest;
 mod memory;
+mod pages;
 mod parse;
 mod regen;
 mod report;
@@ -32,7 +33,7 @@ pub struct Opts {
 }
 
 const SCENARIOS: &[&str] = &[
-    "regen", "ingest", "parse", "serve", "memory", "latency", "s3",
+    "regen", "ingest", "parse", "serve", "memory", "latency", "s3", "pages",
 ];
 
 #[tokio::main]
@@ -76,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
             "serve" => serve::run(&opts).await,
             "memory" => memory::run(&opts).await,
             "s3" => s3::run(&opts).await,
+            "pages" => pages::run(&opts).await,
             _ => unreachable!("scenario names are checked above"),
         };
         match result {
