@@ -10,6 +10,7 @@ pub mod db;
 pub mod depends;
 pub mod ingest;
 pub mod jobs;
+pub mod key_admin;
 pub mod keys;
 pub mod names;
 pub mod package;
