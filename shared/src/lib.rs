@@ -20,6 +20,7 @@ pub mod removal;
 pub mod repo_db;
 pub mod schedule;
 pub mod scratch;
+pub mod sessions;
 pub mod settings;
 pub mod shutdown;
 pub mod signing;
