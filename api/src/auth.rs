@@ -14,9 +14,10 @@
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Basic, Bearer};
 use rieter::actor::Actor;
-use rieter::db::keys as key_db;
+use rieter::db::keys::{self as key_db, KeyDbError};
 use rieter::db::listing::Hidden;
 use rieter::keys::{self, Scope, Visibility};
+use rieter::sessions::Token;
 use rieter::settings::Secret;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -158,14 +159,14 @@ impl Authenticator {
         let candidates = key_db::candidates(&self.pool, prefix)
             .await
             .map_err(|e| match e {
-                key_db::KeyDbError::Sql(e) => ApiError::database("looking up an API key", e),
+                KeyDbError::Sql(e) => ApiError::database("looking up an API key", e),
                 other => ApiError::internal("looking up an API key", other),
             })?;
         // Every candidate is compared, so timing does not depend on which one matched.
         let mut found = None;
         for candidate in candidates {
             if keys::digests_match(&presented, &candidate.secret_sha256) {
-                let actor = Actor::key(candidate.id, &candidate.name, &candidate.prefix)
+                let actor = key_actor(candidate.id, &candidate.name, &candidate.prefix)
                     .map_err(|e| ApiError::internal("reading an API key", e))?;
                 found = Some(Principal::Key {
                     id: candidate.id,
@@ -217,6 +218,15 @@ impl Authenticator {
             Some(key) => self.identify(key).await?,
             None => Principal::Anonymous,
         };
+        Ok(Reader {
+            hidden: self.hidden_for(&principal),
+            anonymous: principal == Principal::Anonymous,
+        })
+    }
+
+    /// What of the private distributions `principal` may not see (the pages ask this for a
+    /// signed-in visitor, the API for a presented key).
+    pub fn hidden_for(&self, principal: &Principal) -> Hidden {
         let mut restricted = Vec::new();
         let mut open = Vec::new();
         for distro in &self.private_distros {
@@ -229,11 +239,31 @@ impl Authenticator {
                 Visibility::Nothing => restricted.push(distro.clone()),
             }
         }
-        Ok(Reader {
-            hidden: Hidden::new(restricted, open),
-            anonymous: principal == Principal::Anonymous,
-        })
+        Hidden::new(restricted, open)
     }
+
+    /// Binds a web session of the configured admin key to it (`rieter::sessions`).
+    pub fn admin_binding(&self, session: &Token) -> [u8; 32] {
+        session.admin_binding(&self.admin_key_digest)
+    }
+
+    /// The principal of the stored key `id`, if it still exists.
+    pub async fn key_principal(&self, id: Uuid) -> Result<Option<Principal>, KeyDbError> {
+        let Some(key) = key_db::find(&self.pool, id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal::Key {
+            actor: key_actor(key.id, &key.name, &key.prefix)?,
+            id: key.id,
+            scopes: key.scopes,
+        }))
+    }
+}
+
+/// How a stored key's actions are recorded; a key whose stored name no longer makes an actor
+/// is unusable, as one with a stored scope that no longer parses.
+fn key_actor(id: Uuid, name: &str, prefix: &str) -> Result<Actor, KeyDbError> {
+    Actor::key(id, name, prefix).map_err(|source| KeyDbError::BadActor { id, source })
 }
 
 /// A caller of a read operation.

@@ -65,6 +65,13 @@ pub fn parse_db(bytes: &[u8]) -> anyhow::Result<Vec<DbEntry>> {
 }
 
 impl Rieter {
+    /// The entries of the database served at `path` (`/{distro}/{repo}/{arch}/{repo}.db`).
+    pub async fn served_db(&self, path: &str) -> anyhow::Result<Vec<DbEntry>> {
+        let resp = self.client.get(self.url(path)).send().await?;
+        ensure!(resp.status() == 200, "GET {path}: {}", resp.status());
+        parse_db(&resp.bytes().await?)
+    }
+
     /// Waits until every upload is final and every repository architecture's live database
     /// reflects every change (nothing queued, nothing pending).
     pub async fn wait_quiescent(&self, timeout: Duration) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod gpg;
+pub mod html;
 pub mod invariants;
 pub mod pacman;
 pub mod procs;

@@ -4,9 +4,8 @@
 //! the same name elsewhere), rank an exact name first, paginate, and keep a private
 //! distribution invisible to visitors.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
+use rieter_e2e::html::assert_valid_html;
 use rieter_e2e::{Build, Options, Pkg, Rieter, build_many};
 
 struct Page {
@@ -47,26 +46,6 @@ async fn missing(rieter: &Rieter, path: &str) -> String {
     assert_eq!(page.content_type, "text/html; charset=utf-8", "{path}");
     assert_valid_html(path, &page.body);
     page.body
-}
-
-fn assert_valid_html(path: &str, html: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("page.html");
-    std::fs::write(&file, html).unwrap();
-    let out = Command::new("tidy")
-        .args(["-q", "-e", "--drop-empty-elements", "no"])
-        .arg(&file)
-        .output()
-        .expect("running tidy (Debian package `tidy`)");
-    let report = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{path}: tidy found problems:\n{report}\n{html}"
-    );
-    assert_eq!(html.matches("<h1").count(), 1, "{path}: one <h1>");
-    for landmark in ["<header>", "<nav", "<main", "<footer>", "href=\"#main\""] {
-        assert!(html.contains(landmark), "{path}: no {landmark}");
-    }
 }
 
 /// The `href` of the first link whose text is `text`.

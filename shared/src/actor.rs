@@ -9,7 +9,8 @@ use crate::keys::PREFIX_LEN;
 
 /// The name recorded for the configured admin key, which has no row of its own.
 pub const CONFIG_NAME: &str = "configured admin key";
-const MAX_NAME_CHARS: usize = 200;
+/// Longest name of a key, in characters (also what `key_admin::create` accepts).
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// Which kind of key acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,8 +4,8 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use rieter::db::keys::{self as key_db, KeyDbError, NewKey};
-use rieter::keys;
+use rieter::db::keys::{self as key_db, KeyDbError};
+use rieter::key_admin::{self, CreateKeyError};
 use uuid::Uuid;
 
 use super::Tag;
@@ -57,45 +57,26 @@ impl KeysApi {
             .auth
             .authorize(&credentials, Action::ManageKeys)
             .await?;
-        let name = body.0.name.trim();
-        if name.is_empty() || name.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "a key needs a name without control characters",
-            ));
-        }
-        let mut scopes = Vec::new();
+        let mut scopes = Vec::with_capacity(body.0.scopes.len());
         for scope in &body.0.scopes {
-            let scope = scope
-                .to_scope()
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            if !scopes.contains(&scope) {
-                scopes.push(scope);
-            }
+            scopes.push(
+                scope
+                    .to_scope()
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            );
         }
-        let secret =
-            keys::generate().map_err(|e| ApiError::internal("generating an API key", e))?;
-        let id = Uuid::now_v7();
-        let created_at = key_db::insert(
-            &state.pool,
-            &NewKey {
-                id,
-                name,
-                prefix: &secret.prefix,
-                secret_sha256: &secret.digest,
-                scopes: &scopes,
-            },
-        )
-        .await
-        .map_err(|e| ApiError::database("storing an API key", e))?;
-        tracing::info!(key.id = %id, key.prefix = %secret.prefix, "API key created");
+        let created = key_admin::create(&state.pool, &body.0.name, &scopes)
+            .await
+            .map_err(create_error)?;
+        let id = created.id;
         Ok(KeyCreated::Created(
             Json(CreatedKeyView {
                 id,
-                name: name.to_owned(),
-                prefix: secret.prefix.clone(),
-                scopes: scopes.iter().map(ScopeView::from).collect(),
-                created_at,
-                secret: secret.secret.clone(),
+                prefix: created.secret.prefix.clone(),
+                scopes: created.scopes.iter().map(ScopeView::from).collect(),
+                created_at: created.created_at,
+                secret: created.secret.secret.clone(),
+                name: created.name,
             }),
             format!("/api/v1/keys/{id}"),
         ))
@@ -176,13 +157,12 @@ impl KeysApi {
             .auth
             .authorize(&credentials, Action::ManageKeys)
             .await?;
-        let deleted = key_db::delete(&state.pool, id.0)
+        let deleted = key_admin::revoke(&state.pool, id.0)
             .await
             .map_err(|e| ApiError::database("deleting an API key", e))?;
         if !deleted {
             return Err(ApiError::not_found(format!("no API key with id {}", id.0)));
         }
-        tracing::info!(key.id = %id.0, "API key deleted");
         Ok(KeyDeleted::Deleted)
     }
 }
@@ -191,5 +171,15 @@ fn key_error(err: KeyDbError) -> ApiError {
     match err {
         KeyDbError::Sql(e) => ApiError::database("reading API keys", e),
         other => ApiError::internal("reading API keys", other),
+    }
+}
+
+fn create_error(err: CreateKeyError) -> ApiError {
+    match err {
+        CreateKeyError::BadName | CreateKeyError::NoScopes => {
+            ApiError::bad_request(err.to_string())
+        }
+        CreateKeyError::Random(e) => ApiError::internal("generating an API key", e),
+        CreateKeyError::Sql(e) => ApiError::database("storing an API key", e),
     }
 }

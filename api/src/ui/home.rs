@@ -3,12 +3,13 @@
 
 use askama::Template;
 use poem::web::Data;
-use poem::{Response, handler};
+use poem::{Request, Response, handler};
 use rieter::db::listing::overview::{self, ArchEntry};
 
 use super::links;
 use super::page::{Layout, database_error, datetime, render, time};
 use super::rows::{PackageRow, rows};
+use super::session::visitor;
 use crate::state::AppState;
 
 /// How many of the latest packages the home page lists.
@@ -42,8 +43,12 @@ struct ArchLine {
 }
 
 #[handler]
-pub async fn home(state: Data<&AppState>) -> Response {
-    let hidden = state.auth.anonymous();
+pub async fn home(state: Data<&AppState>, req: &Request) -> Response {
+    let visitor = match visitor(&state, req).await {
+        Ok(visitor) => visitor,
+        Err(resp) => return resp,
+    };
+    let hidden = state.auth.hidden_for(&visitor.principal);
     let found = tokio::try_join!(
         overview::arches(&state.reads, &hidden),
         overview::recent(&state.reads, &hidden, RECENT)
@@ -53,7 +58,7 @@ pub async fn home(state: Data<&AppState>) -> Response {
         Err(err) => return database_error("loading the home page", err),
     };
     render(&HomePage {
-        layout: Layout::new(),
+        layout: Layout::for_visitor(&visitor),
         distros: group(arches),
         rows: rows(recent),
     })

@@ -39,6 +39,11 @@ pub fn file(distro: &str, repo: &str, arch: &str, name: &FileName) -> String {
     format!("/{distro}/{repo}/{arch}/{}", encode(name.as_str()))
 }
 
+/// Where a package page's "Remove" button posts.
+pub fn remove_package(distro: &str, repo: &str, arch: &str, name: &str) -> String {
+    format!("/admin/remove/{distro}/{repo}/{arch}/{name}")
+}
+
 /// The path of a repository's page.
 pub fn repo(distro: &str, repo: &str) -> String {
     format!("/{distro}/{repo}")

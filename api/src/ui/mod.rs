@@ -1,25 +1,34 @@
-//! The web UI: server-rendered pages for browsing and searching the catalogue, as plain links
-//! and forms without JavaScript. Queries live in `rieter::db::listing`; handlers here only
-//! read the request, call them with the anonymous visitor's view, and render a template
+//! The web UI: server-rendered pages for browsing and searching the catalogue, following
+//! uploads, and (signed in with an API key) managing keys and removing packages, as plain links
+//! and forms without JavaScript. Queries live in `rieter::db::listing`, operations in `rieter`
+//! (the same ones the JSON API calls); handlers here only read the request, find who is asking
+//! (`session`), call them with what that principal may see and do, and render a template
 //! (`api/templates/`).
 //!
 //! The pages share paths with pacman's files and the JSON API only where those have no `GET`:
 //! `/{distro}/{repo}` takes uploads (`POST`/`PUT`) and removals (`DELETE`), and its `GET` is the
-//! repository page. Their other first segments (`search`, `packages`, `static`) are reserved
-//! distribution names (`rieter::names`).
+//! repository page. Their other first segments (`search`, `packages`, `static`, `uploads`,
+//! `login`, `logout`, `admin`) are reserved distribution names (`rieter::names`), so every form
+//! posts under `/login`, `/logout` or `/admin/...`, never to a repository's upload path.
 
+mod admin;
 mod assets;
 mod home;
+mod keys;
 mod links;
+mod login;
 mod package;
 mod page;
+mod remove;
 mod repo;
 mod rows;
 mod search;
+mod session;
+mod uploads;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, post};
 
 /// The JSON API and repository files, with the pages in front of them.
 pub struct WithPages<E> {
@@ -32,6 +41,16 @@ impl<E: Endpoint> WithPages<E> {
         let pages = Route::new()
             .at("/", get(home::home))
             .at("/search", get(search::search))
+            .at("/uploads", get(uploads::show_uploads))
+            .at("/login", get(login::show_login).post(login::sign_in))
+            .at("/logout", post(login::sign_out))
+            .at("/admin", get(admin::admin))
+            .at("/admin/keys", get(keys::list_keys).post(keys::create_key))
+            .at("/admin/keys/:id/revoke", post(keys::revoke_key))
+            .at(
+                "/admin/remove/:distro/:repo/:arch/:name",
+                post(remove::remove_package),
+            )
             .at("/static/:file", get(assets::asset))
             .at(
                 "/packages/:distro/:repo/:arch/:name",
@@ -49,7 +68,7 @@ impl<E: Endpoint> Endpoint for WithPages<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if matches!(*req.method(), Method::GET | Method::HEAD) && is_page(req.uri().path()) {
+        if is_page(req.method(), req.uri().path()) {
             self.pages.call(req).await
         } else {
             self.api.call(req).await.map(IntoResponse::into_response)
@@ -57,16 +76,22 @@ impl<E: Endpoint> Endpoint for WithPages<E> {
     }
 }
 
-/// Whether a `GET` of `path` is a page rather than the JSON API or a repository file.
-/// Runs for every request pacman makes, so it looks at the first segments without allocating.
-fn is_page(path: &str) -> bool {
+/// Whether a request for `path` is for a page rather than the JSON API or a repository file.
+/// Pages answer `GET`; the sign-in, sign-out and admin paths take every method (their forms
+/// post there, and their first segments are reserved distribution names, so no upload can be
+/// meant). Runs for every request pacman makes, so it looks at the first segments without
+/// allocating.
+fn is_page(method: &Method, path: &str) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
     let mut segments = path.trim_start_matches('/').split('/');
     let first = segments.next().unwrap_or_default();
     match first {
-        "static" | "packages" => true,
+        "login" | "logout" | "admin" => true,
+        "static" | "packages" => read,
         "api" => false,
+        _ if !read => false,
         _ => match (segments.next(), segments.next()) {
-            (None, _) => first.is_empty() || first == "search",
+            (None, _) => matches!(first, "" | "search" | "uploads"),
             // `/{distro}/key` is the distribution's public key, not a repository.
             (Some(repo), None) => !first.is_empty() && !repo.is_empty() && repo != "key",
             (Some(_), Some(_)) => false,
@@ -76,6 +101,8 @@ fn is_page(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use poem::http::Method;
+
     use super::is_page;
 
     #[test]
@@ -83,6 +110,10 @@ mod tests {
         for page in [
             "/",
             "/search",
+            "/uploads",
+            "/login",
+            "/admin",
+            "/admin/keys",
             "/static/style-0123.css",
             "/packages/arch/core/x86_64/glibc",
             "/packages/anything",
@@ -90,7 +121,8 @@ mod tests {
             "/arch/core",
             "/search/x",
         ] {
-            assert!(is_page(page), "{page}");
+            assert!(is_page(&Method::GET, page), "{page}");
+            assert!(is_page(&Method::HEAD, page), "{page}");
         }
         for other in [
             "/api/v1/packages",
@@ -103,7 +135,33 @@ mod tests {
             "//core",
             "/api",
         ] {
-            assert!(!is_page(other), "{other}");
+            assert!(!is_page(&Method::GET, other), "{other}");
         }
+    }
+
+    #[test]
+    fn forms_post_to_pages_and_uploads_stay_with_the_api() {
+        for form in [
+            "/login",
+            "/logout",
+            "/admin/keys",
+            "/admin/keys/0190f5a0-0000-7000-8000-000000000000/revoke",
+            "/admin/remove/arch/core/x86_64/glibc",
+        ] {
+            assert!(is_page(&Method::POST, form), "{form}");
+        }
+        for api in [
+            "/arch/core",
+            "/",
+            "/search",
+            "/uploads",
+            "/packages/arch/core/x86_64/glibc",
+            "/static/style-0123.css",
+            "/api/v1/keys",
+        ] {
+            assert!(!is_page(&Method::POST, api), "{api}");
+        }
+        assert!(!is_page(&Method::PUT, "/arch/core"));
+        assert!(!is_page(&Method::DELETE, "/arch/core/x86_64/glibc"));
     }
 }

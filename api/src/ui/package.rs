@@ -4,7 +4,7 @@
 
 use askama::Template;
 use poem::web::{Data, Path};
-use poem::{Response, handler};
+use poem::{Request, Response, handler};
 use rieter::db::listing::package_page::{
     self, HistoryEntry, PackageKey, REQUIRED_BY_LIMIT, RelationGroup, RelationKind,
 };
@@ -12,6 +12,8 @@ use rieter::names::{ArchName, DistroName, RepoName};
 
 use super::links;
 use super::page::{Layout, build_date, database_error, datetime, not_found, render, size, time};
+use super::session::visitor;
+use crate::auth::Action;
 use crate::state::AppState;
 
 /// File lists longer than this are collapsed.
@@ -54,6 +56,8 @@ struct PackagePage {
     file_total: i64,
     files_collapsed: bool,
     files_api: String,
+    /// Where the "Remove" button posts; empty when the visitor may not remove the package.
+    remove_href: String,
     history: Vec<HistoryLine>,
 }
 
@@ -89,12 +93,17 @@ struct HistoryLine {
 #[handler]
 pub async fn show_package(
     state: Data<&AppState>,
+    req: &Request,
     Path((distro, repo, arch, name)): Path<(String, String, String, String)>,
 ) -> Response {
-    let valid = DistroName::parse(&distro).is_ok()
-        && RepoName::parse(&repo).is_ok()
-        && ArchName::parse(&arch).is_ok();
-    if !valid || name.is_empty() || name.contains('\0') {
+    let (Ok(distro_name), Ok(repo_name), Ok(_)) = (
+        DistroName::parse(&distro),
+        RepoName::parse(&repo),
+        ArchName::parse(&arch),
+    ) else {
+        return not_found();
+    };
+    if name.is_empty() || name.contains('\0') {
         return not_found();
     }
     let key = PackageKey {
@@ -103,7 +112,11 @@ pub async fn show_package(
         arch: &arch,
         name: &name,
     };
-    let hidden = state.auth.anonymous();
+    let visitor = match visitor(&state, req).await {
+        Ok(visitor) => visitor,
+        Err(resp) => return resp,
+    };
+    let hidden = state.auth.hidden_for(&visitor.principal);
     let found = match package_page::load(&state.reads, &hidden, key).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
@@ -113,8 +126,17 @@ pub async fn show_package(
     let built = build_date(d.build_date);
     let link = |name: &str, arch: &str| links::package(&d.distro, &d.repo, arch, name);
     let url = d.url.clone().unwrap_or_default();
+    let may_remove = visitor.principal.may(Action::Remove {
+        distro: &distro_name,
+        repo: Some(&repo_name),
+    });
     render(&PackagePage {
-        layout: Layout::new(),
+        layout: Layout::for_visitor(&visitor),
+        remove_href: if may_remove {
+            links::remove_package(&d.distro, &d.repo, &d.arch, &d.name)
+        } else {
+            String::new()
+        },
         repo_href: links::repo(&d.distro, &d.repo),
         base: d.base.clone().filter(|b| *b != d.name).unwrap_or_default(),
         description: d.description.clone().unwrap_or_default(),

@@ -8,6 +8,7 @@ use poem::{IntoResponse, Response};
 use rieter::db::DbError;
 
 use super::assets::stylesheet_href;
+use super::session::Visitor;
 
 /// The layout's data (`base.html`).
 pub struct Layout {
@@ -15,9 +16,16 @@ pub struct Layout {
     pub version: &'static str,
     /// The search box's text in the header.
     pub query: String,
+    /// Signed in: the header offers Admin and Sign out instead of Sign in.
+    pub signed_in: bool,
+    /// The sign-out form's CSRF token.
+    pub csrf: String,
+    /// Reload the page every few seconds (something on it is still changing).
+    pub refresh: bool,
 }
 
 impl Layout {
+    /// The layout of a page for nobody in particular (error pages).
     pub fn new() -> Self {
         Self::with_query(String::new())
     }
@@ -27,7 +35,21 @@ impl Layout {
             stylesheet: stylesheet_href(),
             version: rieter::VERSION,
             query,
+            signed_in: false,
+            csrf: String::new(),
+            refresh: false,
         }
+    }
+
+    /// The layout of a page shown to `visitor`.
+    pub fn for_visitor(visitor: &Visitor) -> Self {
+        Self::with_query(String::new()).visited_by(visitor)
+    }
+
+    pub fn visited_by(mut self, visitor: &Visitor) -> Self {
+        self.signed_in = visitor.signed_in();
+        self.csrf = visitor.csrf();
+        self
     }
 }
 
@@ -45,7 +67,7 @@ pub fn render(template: &impl Template) -> Response {
     render_with_status(template, StatusCode::OK)
 }
 
-fn render_with_status(template: &impl Template, status: StatusCode) -> Response {
+pub fn render_with_status(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => html_response(status, html),
         Err(err) => {
@@ -81,6 +103,26 @@ pub fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "Not found",
         "There is nothing at this address. It may have been removed, or never existed.",
+    )
+}
+
+/// A form posted without this session's CSRF token (or without a session).
+pub fn forged_form() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Form not accepted",
+        "This form did not come from a page of this site in your current session, or the \
+         session has ended. Nothing was changed. Open the page again (signing in if needed) \
+         and resubmit.",
+    )
+}
+
+/// A signed-in principal asking for what its key may not do.
+pub fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        "The key you are signed in with may not do this. Nothing was changed.",
     )
 }
 
@@ -129,12 +171,12 @@ pub fn for_status(status: StatusCode) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => error_page(
             status,
             "Method not allowed",
-            "This page can only be read (GET).",
+            "This page does not take this kind of request.",
         ),
         s if s.is_client_error() && s != StatusCode::NOT_FOUND => error_page(
             status,
             "Bad request",
-            "The address is malformed. Check its query string.",
+            "The address or the submitted form is malformed.",
         ),
         _ => not_found(),
     }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::links::{self, Pager, page_number};
 use super::page::{Layout, database_error, datetime, not_found, render, time};
 use super::rows::{PackageRow, rows};
+use super::session::visitor;
 use crate::pagination::MAX_DEPTH;
 use crate::state::AppState;
 
@@ -60,7 +61,11 @@ pub async fn show_repo(
     let (Ok(_), Ok(_)) = (DistroName::parse(&distro), RepoName::parse(&name)) else {
         return not_found();
     };
-    let hidden = state.auth.anonymous();
+    let visitor = match visitor(&state, req).await {
+        Ok(visitor) => visitor,
+        Err(resp) => return resp,
+    };
+    let hidden = state.auth.hidden_for(&visitor.principal);
     let (sort, descending) = match (params.sort.as_deref(), params.order.as_deref()) {
         (Some("build_date"), Some("asc")) => (SortKey::BuildDate, false),
         (Some("build_date"), _) => (SortKey::BuildDate, true),
@@ -133,7 +138,7 @@ pub async fn show_repo(
         })
         .collect();
     render(&RepoPage {
-        layout: Layout::new(),
+        layout: Layout::for_visitor(&visitor),
         pacman_conf: pacman_conf(&public_host(req), &repo.distro, &repo.name),
         distro: repo.distro,
         name: repo.name,

@@ -4,7 +4,7 @@
 use askama::Template;
 use poem::http::StatusCode;
 use poem::web::{Data, Query};
-use poem::{Response, handler};
+use poem::{Request, Response, handler};
 use rieter::db::listing::packages::{self, Filter, SortKey};
 use rieter::db::listing::{Window, overview};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::links::{self, Pager, page_number};
 use super::page::{Layout, database_error, for_status, render};
 use super::rows::{PackageRow, rows};
+use super::session::visitor;
 use crate::pagination::MAX_DEPTH;
 use crate::state::AppState;
 
@@ -66,7 +67,11 @@ fn given(value: &Option<String>) -> Option<String> {
 }
 
 #[handler]
-pub async fn search(state: Data<&AppState>, Query(params): Query<SearchParams>) -> Response {
+pub async fn search(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(params): Query<SearchParams>,
+) -> Response {
     let fields = [&params.q, &params.distro, &params.repo, &params.arch];
     // No text in the catalogue holds a NUL, and Postgres refuses one in a parameter.
     if fields
@@ -90,7 +95,11 @@ pub async fn search(state: Data<&AppState>, Query(params): Query<SearchParams>) 
         limit: PER_PAGE,
         offset: (page - 1) * PER_PAGE,
     };
-    let hidden = state.auth.anonymous();
+    let visitor = match visitor(&state, req).await {
+        Ok(visitor) => visitor,
+        Err(resp) => return resp,
+    };
+    let hidden = state.auth.hidden_for(&visitor.principal);
     let found = tokio::try_join!(
         packages::list(&state.reads, &hidden, &filter, window),
         overview::arches(&state.reads, &hidden)
@@ -118,7 +127,7 @@ pub async fn search(state: Data<&AppState>, Query(params): Query<SearchParams>) 
     };
     let pager = Pager::new(page, PER_PAGE, found.total, MAX_DEPTH, link);
     render(&SearchPage {
-        layout: Layout::with_query(q.clone()),
+        layout: Layout::with_query(q.clone()).visited_by(&visitor),
         distro: Choice::new(arches.iter().map(|a| a.distro.clone()).collect(), &distro),
         repo: Choice::new(arches.iter().map(|a| a.repo.clone()).collect(), &repo),
         arch: Choice::new(

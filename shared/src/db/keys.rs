@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::actor::ActorError;
 use crate::keys::{Scope, ScopeError};
 
 /// A key as listed: everything but its secret.
@@ -33,6 +34,9 @@ pub enum KeyDbError {
     /// A stored scope that no longer parses (a name rule got stricter): the key is unusable.
     #[error("key {id} has an invalid stored scope: {source}")]
     BadScope { id: Uuid, source: ScopeError },
+    /// A stored name that no longer makes an actor (`Actor::key`): the key is unusable.
+    #[error("key {id} has an invalid stored name: {source}")]
+    BadActor { id: Uuid, source: ActorError },
 }
 
 pub struct NewKey<'a> {

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod packages;
 pub mod regen;
 pub mod removals;
+pub mod sessions;
 pub mod signing;
 pub mod uploads;
 

@@ -110,6 +110,11 @@ pub struct ApiConfig {
     /// them may read (`RIETER_PRIVATE_DISTROS=a,b`).
     #[serde(default)]
     pub private_distros: Vec<String>,
+    /// Clients reach the api over HTTPS (a TLS-terminating proxy in front): the web UI's
+    /// cookies are marked `Secure`, so browsers never send them over plain HTTP
+    /// (`RIETER_BEHIND_TLS`, default false).
+    #[serde(default)]
+    pub behind_tls: bool,
 }
 
 fn default_data_dir() -> PathBuf {
