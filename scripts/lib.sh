@@ -47,6 +47,28 @@ ensure_test_tools() {
   fi
 }
 
+# The browser suite (e2e/tests/browser.rs): Debian's Chromium, and playwright-core (pinned by
+# e2e/browser/package-lock.json) from the npm registry to drive it.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing chromium for the browser tests" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "missing chromium: install the Debian package chromium" >&2
+      return 1
+    fi
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "missing npm (Node.js 20 or later)" >&2; return 1; }
+  local dir
+  dir="$(dirname "${BASH_SOURCE[0]}")/../e2e/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ] \
+    || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Installs s3s-fs, the S3-compatible server the object-store tests run against (a real S3
 # implementation over a directory, from crates.io), when it is missing. About 3 minutes once.
 S3S_FS_VERSION=0.14.1
