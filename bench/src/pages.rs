@@ -100,12 +100,14 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
     eprintln!("generating {count} packages in {}", dir.display());
     let files = synth::write_all(&specs(count), &dir)?;
 
-    let rieter = Rieter::start(Options {
+    let mut rieter = Rieter::start(Options {
         workers: 1,
         env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
         ..Options::default()
     })
     .await?;
+    // The catalogue is parsed here, in process; the worker publishes it once it is loaded.
+    rieter.terminate_worker(0);
     let pool = rieter.db.pool().await?;
     let scratch = tempfile::tempdir_in(rieter.data_dir())?;
     let catalogue = Catalogue {
@@ -124,8 +126,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Row>> {
         "catalogue loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    // The parse jobs the uploads queued were done here already.
+    sqlx::query("delete from apalis.jobs where job_type = 'rieter.parse_upload'")
+        .execute(&pool)
+        .await?;
     // What autovacuum would have done long before a catalogue reaches this size.
     sqlx::query("analyze").execute(&pool).await?;
+    rieter.start_worker(0)?;
     wait_published(&rieter).await?;
     eprintln!(
         "catalogue published after {:.1} s",
