@@ -80,11 +80,10 @@ async fn wait_published(rieter: &Rieter) -> anyhow::Result<()> {
     let pool = rieter.db.pool().await?;
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {
-        let pending: i64 = sqlx::query_scalar(
-            "select count(*) from repo_arches where built_seq < change_seq",
-        )
-        .fetch_one(&pool)
-        .await?;
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from repo_arches where built_seq < change_seq")
+                .fetch_one(&pool)
+                .await?;
         if pending == 0 {
             return Ok(());
         }

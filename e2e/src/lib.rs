@@ -115,9 +115,14 @@ pub fn binaries() -> &'static Path {
         // what the outer `cargo test` had just built, minutes of every run.
         for (key, _) in std::env::vars_os() {
             let Some(key) = key.to_str() else { continue };
-            if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
-                .iter()
-                .any(|prefix| key.starts_with(prefix))
+            if [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
                 || matches!(key, "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR")
             {
                 command.env_remove(key);

@@ -29,12 +29,12 @@ async fn a_visitor_and_an_administrator_use_the_ui_in_chromium() {
     let extras = Build::new("br-app-extras", "1.0");
     let secret = Build::new("br-secret", "1.0");
     let files = build_many(&[lib, app, extras, secret]).unwrap();
-    for (file, target) in files.iter().zip(["pub/main", "pub/main", "pub/main", "vault/main"]) {
+    for (file, target) in files
+        .iter()
+        .zip(["pub/main", "pub/main", "pub/main", "vault/main"])
+    {
         let id = rieter.upload(target, file).await.unwrap();
-        assert_eq!(
-            rieter.wait_final(&id).await.unwrap()["status"],
-            "published"
-        );
+        assert_eq!(rieter.wait_final(&id).await.unwrap()["status"], "published");
     }
 
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
@@ -65,14 +65,13 @@ async fn a_visitor_and_an_administrator_use_the_ui_in_chromium() {
         "the browser suite failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("browser suite passed"), "{stdout}");
-    let shots = std::fs::read_dir(
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots"),
-    )
-    .unwrap()
-    .filter(|e| {
-        e.as_ref()
-            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
-    })
-    .count();
+    let shots =
+        std::fs::read_dir(Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+            })
+            .count();
     assert!(shots >= 10, "{shots} screenshots: {stdout}");
 }
