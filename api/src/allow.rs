@@ -38,11 +38,7 @@ fn routes() -> Vec<Route> {
             let methods = p.operations.iter().map(|o| o.method.to_string()).collect();
             (p.path, methods)
         });
-    // Served outside the OpenAPI document: the document itself, and the repository page on
-    // the path that takes uploads and removals.
-    let served = [("/api/v1/openapi.yaml", "GET"), ("/:distro/:repo", "GET")]
-        .into_iter()
-        .map(|(path, method)| (path.to_owned(), vec![method.to_owned()]));
+    let served = std::iter::once(("/api/v1/openapi.yaml".to_owned(), vec!["GET".to_owned()]));
     for (path, mut methods) in declared.chain(served) {
         // poem answers HEAD wherever it answers GET.
         if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
@@ -58,17 +54,8 @@ fn routes() -> Vec<Route> {
                     Segment::Static(s.to_owned())
                 }
             })
-            .collect::<Vec<_>>();
-        match routes.iter_mut().find(|r| r.segments == segments) {
-            Some(route) => {
-                for method in methods {
-                    if !route.methods.contains(&method) {
-                        route.methods.push(method);
-                    }
-                }
-            }
-            None => routes.push(Route { segments, methods }),
-        }
+            .collect();
+        routes.push(Route { segments, methods });
     }
     routes
 }
@@ -103,11 +90,7 @@ mod tests {
             allowed("/arch/extra/x86_64/extra.db").as_deref(),
             Some("GET, HEAD, DELETE")
         );
-        assert_eq!(
-            allowed("/arch/extra").as_deref(),
-            Some("POST, PUT, DELETE, GET, HEAD"),
-            "the repository page answers GET"
-        );
+        assert_eq!(allowed("/arch/extra").as_deref(), Some("POST, PUT, DELETE"));
         assert_eq!(allowed("/api/v1/health").as_deref(), Some("GET, HEAD"));
         assert_eq!(allowed("/a/b/c/d/e"), None);
     }
