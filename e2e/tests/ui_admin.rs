@@ -348,6 +348,17 @@ async fn signing_in_managing_keys_removing_and_following_uploads() {
     let served = rieter.served_db("/arch/main/x86_64/main.db").await.unwrap();
     let names: Vec<String> = served.into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["adm-kept"], "the rebuilt database");
+    // The kept counts follow: the repository's at once, the live database's at its publish.
+    let (status, repo) = rieter
+        .get_json("/api/v1/distros/arch/repos/main", Auth::Bearer(API_KEY))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{repo}");
+    assert_eq!(repo["package_count"], 1, "{repo}");
+    assert_eq!(repo["arches"][0]["package_count"], 1, "{repo}");
+    let repo_page = admin.get("/arch/main").await;
+    let repo_page = repo_page.assert_html("/arch/main", StatusCode::OK);
+    assert!(repo_page.contains("<p>1 package.</p>"), "{repo_page}");
     admin
         .get("/packages/arch/main/x86_64/adm-gone")
         .await

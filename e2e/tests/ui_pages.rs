@@ -183,6 +183,10 @@ async fn pages_show_link_search_and_hide_the_catalogue() {
         .find(">a-ui-core-tools</a>")
         .expect("partial match listed");
     assert!(exact < partial, "exact name first:\n{results}");
+    assert!(
+        results.contains("<h2>Named “ui-core”</h2>"),
+        "exact names in a section of their own:\n{results}"
+    );
     assert!(!results.contains("ui-secret"), "private package in search");
     assert!(
         results.contains("value=\"ui-core\""),

@@ -4,6 +4,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use rieter::db::listing::Counting;
 use rieter::db::listing::packages::{self, Filter, SortKey};
 
 use super::Tag;
@@ -101,6 +102,7 @@ impl PackagesApi {
             &reader.hidden,
             &filter,
             listing_window(page.0, per_page.0)?,
+            Counting::Exact,
         )
         .await
         .map_err(|e| ApiError::database("listing packages", e))?;

@@ -5,7 +5,7 @@ use askama::Template;
 use poem::web::{Data, Path, Query};
 use poem::{Request, Response, handler};
 use rieter::db::listing::packages::{self, Filter, SortKey};
-use rieter::db::listing::{Window, distros};
+use rieter::db::listing::{Counting, Window, distros};
 use rieter::names::{DistroName, RepoName};
 use serde::Deserialize;
 
@@ -84,16 +84,18 @@ pub async fn show_repo(
         limit: PER_PAGE,
         offset: (page - 1) * PER_PAGE,
     };
-    let found = tokio::try_join!(
-        distros::repo(&state.reads, &hidden, &distro, &name),
-        packages::list(&state.reads, &hidden, &filter, window)
-    );
-    let (found, listed) = match found {
+    // The repository's kept package count is the listing's total: nothing is counted.
+    let found = match distros::repo(&state.reads, &hidden, &distro, &name).await {
         Ok(found) => found,
         Err(err) => return database_error("loading a repository page", err),
     };
     let Some((repo, arches)) = found else {
         return not_found();
+    };
+    let counting = Counting::Known(repo.package_count);
+    let listed = match packages::list(&state.reads, &hidden, &filter, window, counting).await {
+        Ok(listed) => listed,
+        Err(err) => return database_error("loading a repository page", err),
     };
     let path = links::repo(&repo.distro, &repo.name);
     let (sort_name, order_name) = match (sort, descending) {

@@ -1,22 +1,28 @@
 //! `GET /search?q=&distro=&repo=&arch=&page=`: one box over names, descriptions and
 //! provides, exact name matches first, with filters; the URL holds the whole query.
+//!
+//! Packages named exactly as the query come first, in a section of their own; then every
+//! match by name, the order an index keeps, so a query matching most of a large catalogue
+//! reads one page of the index rather than ranking every match. Matches are counted and listed
+//! to a depth of [`DEPTH`]: past it, the query wants narrowing, not paging.
 
 use askama::Template;
 use poem::http::StatusCode;
 use poem::web::{Data, Query};
 use poem::{Request, Response, handler};
 use rieter::db::listing::packages::{self, Filter, SortKey};
-use rieter::db::listing::{Window, overview};
+use rieter::db::listing::{Counting, Window, overview};
 use serde::Deserialize;
 
 use super::links::{self, Pager, page_number};
 use super::page::{Layout, database_error, for_status, render};
 use super::rows::{PackageRow, rows};
 use super::session::visitor;
-use crate::pagination::MAX_DEPTH;
 use crate::state::AppState;
 
 const PER_PAGE: i64 = 50;
+/// How many matches a search counts and pages through.
+const DEPTH: i64 = 1_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SearchParams {
@@ -35,7 +41,11 @@ struct SearchPage {
     distro: Choice,
     repo: Choice,
     arch: Choice,
+    /// Matches, counted to one past [`DEPTH`].
     total: i64,
+    depth: i64,
+    /// Packages named exactly as the query (first page only).
+    exact: Vec<PackageRow>,
     rows: Vec<PackageRow>,
     pager: Pager,
 }
@@ -87,10 +97,10 @@ pub async fn search(
         arch: given(&params.arch),
         name: None,
         query: query.clone(),
-        sort: SortKey::Relevance,
+        sort: SortKey::Name,
         descending: false,
     };
-    let page = page_number(params.page.as_deref(), MAX_DEPTH / PER_PAGE);
+    let page = page_number(params.page.as_deref(), DEPTH / PER_PAGE);
     let window = Window {
         limit: PER_PAGE,
         offset: (page - 1) * PER_PAGE,
@@ -100,11 +110,33 @@ pub async fn search(
         Err(resp) => return resp,
     };
     let hidden = state.auth.hidden_for(&visitor.principal);
+    let exact = Filter {
+        name: query.clone().filter(|_| page == 1),
+        query: None,
+        ..filter.clone()
+    };
+    let first = Window {
+        limit: PER_PAGE,
+        offset: 0,
+    };
     let found = tokio::try_join!(
-        packages::list(&state.reads, &hidden, &filter, window),
+        packages::list(
+            &state.reads,
+            &hidden,
+            &filter,
+            window,
+            Counting::UpTo(DEPTH + 1)
+        ),
+        async {
+            if exact.name.is_none() {
+                return Ok(Vec::new());
+            }
+            let named = packages::list(&state.reads, &hidden, &exact, first, Counting::Known(0));
+            Ok(named.await?.items)
+        },
         overview::arches(&state.reads, &hidden)
     );
-    let (found, arches) = match found {
+    let (found, exact, arches) = match found {
         Ok(found) => found,
         Err(err) => return database_error("searching packages", err),
     };
@@ -125,7 +157,7 @@ pub async fn search(
             ],
         )
     };
-    let pager = Pager::new(page, PER_PAGE, found.total, MAX_DEPTH, link);
+    let pager = Pager::new(page, PER_PAGE, found.total, DEPTH, link);
     render(&SearchPage {
         layout: Layout::with_query(q.clone()).visited_by(&visitor),
         distro: Choice::new(arches.iter().map(|a| a.distro.clone()).collect(), &distro),
@@ -140,6 +172,8 @@ pub async fn search(
         ),
         query: q,
         total: found.total,
+        depth: DEPTH,
+        exact: rows(exact),
         rows: rows(found.items),
         pager,
     })

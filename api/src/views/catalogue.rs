@@ -55,7 +55,8 @@ impl From<Repo> for RepoView {
 #[oai(rename = "RepoArch")]
 pub struct RepoArchView {
     pub arch: String,
-    /// Packages its database lists: the architecture's own and the `any` ones.
+    /// Packages its live database lists: the architecture's own and the `any` ones (0 before
+    /// its first publish; a change not yet published is counted once it is).
     pub package_count: i64,
     /// When its database was last published; null before the first build.
     #[oai(nullable)]

@@ -255,7 +255,7 @@ pub async fn lock_target(conn: &mut PgConnection, repo_arch_id: i64) -> Result<b
 }
 
 /// Records, in the publishing transaction, that the databases of `snapshot` are live: counts
-/// the build and publishes the uploads they list.
+/// the build, keeps how many packages they list, and publishes the uploads they list.
 pub async fn finish(
     conn: &mut PgConnection,
     target: &BuildTarget,
@@ -268,11 +268,13 @@ pub async fn finish(
              signed_databases = signed_databases or $3,
              build_count = build_count + 1,
              published_at = now(),
+             package_count = $4,
              dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end
          where id = $1",
         target.repo_arch_id,
         snapshot.change_seq,
-        signed
+        signed,
+        i64::try_from(snapshot.packages.len()).unwrap_or(i64::MAX)
     )
     .execute(&mut *conn)
     .await?;

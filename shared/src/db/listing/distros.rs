@@ -27,7 +27,8 @@ pub struct Repo {
 #[derive(Debug, Clone)]
 pub struct RepoArch {
     pub arch: String,
-    /// Packages its database lists: those of the architecture and the `any` ones.
+    /// Packages its live database lists: those of the architecture and the `any` ones (0
+    /// before its first publish).
     pub package_count: i64,
     pub published_at: Option<DateTime<Utc>>,
     pub build_count: i64,
@@ -53,10 +54,10 @@ pub async fn list(
                   (select count(*) from repos r where r.distro_id = d.id
                      and (d.name <> all($1)
                         or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "repo_count!",
-                  (select count(*) from packages p join repos r on r.id = p.repo_id
+                  (select coalesce(sum(r.package_count), 0) from repos r
                    where r.distro_id = d.id
                      and (d.name <> all($1)
-                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "package_count!"
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[]))))::int8 as "package_count!"
            from distros d
            where d.name <> all($1) or d.name = any($2)
            order by d.name collate "C"
@@ -86,10 +87,10 @@ pub async fn find(
                   (select count(*) from repos r where r.distro_id = d.id
                      and (d.name <> all($1)
                         or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "repo_count!",
-                  (select count(*) from packages p join repos r on r.id = p.repo_id
+                  (select coalesce(sum(r.package_count), 0) from repos r
                    where r.distro_id = d.id
                      and (d.name <> all($1)
-                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[])))) as "package_count!"
+                        or (d.name, r.name) in (select * from unnest($2::text[], $3::text[]))))::int8 as "package_count!"
            from distros d
            where d.name = $4"#,
         hidden.restricted(),
@@ -129,7 +130,7 @@ pub async fn repos(
     let items = sqlx::query_as!(
         Repo,
         r#"select d.name as distro, r.name, r.created_at,
-                  (select count(*) from packages p where p.repo_id = r.id) as "package_count!",
+                  r.package_count,
                   array(select ra.arch from repo_arches ra where ra.repo_id = r.id
                         order by ra.arch collate "C") as "arches!"
            from repos r join distros d on d.id = r.distro_id
@@ -162,7 +163,7 @@ pub async fn repo(
     }
     let found = sqlx::query!(
         r#"select r.id, d.name as distro, r.name, r.created_at,
-                  (select count(*) from packages p where p.repo_id = r.id) as "package_count!"
+                  r.package_count
            from repos r join distros d on d.id = r.distro_id
            where d.name = $1 and r.name = $2"#,
         distro,
@@ -177,9 +178,7 @@ pub async fn repo(
         RepoArch,
         r#"select ra.arch, ra.published_at, ra.build_count,
                   ra.change_seq > ra.built_seq as "pending!",
-                  (select count(*) from packages p
-                   where p.repo_id = ra.repo_id and (p.arch = ra.arch or p.arch = 'any'))
-                      as "package_count!"
+                  ra.package_count
            from repo_arches ra
            where ra.repo_id = $1
            order by ra.arch collate "C""#,

@@ -22,6 +22,20 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// How much of a listing's total to count. Counting reads an index entry per row counted, so
+/// a count over a whole 100,000-package catalogue costs more than the page it goes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Every row: [`Page::total`] is the listing's size.
+    Exact,
+    /// At most this many rows: [`Page::total`] is the smaller of the listing's size and this
+    /// bound. Enough to tell whether a next page exists, or to say "more than N".
+    UpTo(i64),
+    /// The caller knows the total (a repository's kept count, say): nothing is counted and
+    /// [`Page::total`] is this.
+    Known(i64),
+}
+
 /// What of the private distributions a caller may not see: those it has no key for, and the
 /// other repositories of those it may read only some repositories of. Listings leave their rows
 /// out; lookups answer as if they did not exist.

@@ -15,7 +15,8 @@ pub struct ArchEntry {
     pub repo: String,
     /// `None` for a repository with no architecture yet.
     pub arch: Option<String>,
-    /// Packages its database lists: the architecture's own and the `any` ones.
+    /// Packages its live database lists: the architecture's own and the `any` ones (0 before
+    /// its first publish).
     pub package_count: i64,
     pub published_at: Option<DateTime<Utc>>,
 }
@@ -28,8 +29,7 @@ pub async fn arches(
     sqlx::query_as!(
         ArchEntry,
         r#"select d.name as distro, r.name as repo, ra.arch as "arch?",
-                  (select count(*) from packages p
-                   where p.repo_id = r.id and (p.arch = ra.arch or p.arch = 'any')) as "package_count!",
+                  coalesce(ra.package_count, 0) as "package_count!",
                   ra.published_at as "published_at?"
            from distros d join repos r on r.distro_id = d.id
            left join repo_arches ra on ra.repo_id = r.id

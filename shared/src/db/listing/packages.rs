@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::{Hidden, Page, Window, contains_pattern, prefix_pattern};
+use super::{Counting, Hidden, Page, Window, contains_pattern, prefix_pattern};
 use crate::names::FileName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,11 +100,13 @@ pub struct FilePage {
     pub total: i64,
 }
 
+/// One page of the packages `filter` selects, and their total as `counting` asks.
 pub async fn list(
     pool: &PgPool,
     hidden: &Hidden,
     filter: &Filter,
     window: Window,
+    counting: Counting,
 ) -> Result<Page<PackageSummary>, sqlx::Error> {
     let empty = || Page {
         items: Vec::new(),
@@ -148,10 +150,12 @@ pub async fn list(
     };
     // The count and the page's ids are independent index scans; running them side by side (on
     // two connections) makes a request cost the longer of the two rather than their sum.
-    let (total, ids) = tokio::try_join!(
-        count(pool, &args),
-        page_ids(pool, &args, &sort, filter.descending, window)
-    )?;
+    let ids = page_ids(pool, &args, &sort, filter.descending, window);
+    let (total, ids) = match counting {
+        Counting::Known(total) => (total, ids.await?),
+        Counting::Exact => tokio::try_join!(count(pool, &args, None), ids)?,
+        Counting::UpTo(bound) => tokio::try_join!(count(pool, &args, Some(bound.max(0))), ids)?,
+    };
     if ids.is_empty() {
         return Ok(Page {
             items: Vec::new(),
@@ -189,17 +193,21 @@ struct IdArgs<'a> {
     pattern: Option<&'a str>,
 }
 
-async fn count(pool: &PgPool, a: &IdArgs<'_>) -> Result<i64, sqlx::Error> {
+/// The listing's rows, counted up to `bound` (a `LIMIT` of null is none).
+async fn count(pool: &PgPool, a: &IdArgs<'_>, bound: Option<i64>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select count(*) as "n!" from packages p
-           where ($1::bigint[] is null or p.repo_id = any($1))
-             and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
-             and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
-                          or packages_provides_text(p.provides) ilike $4 escape '\')"#,
+        r#"select count(*) as "n!" from (
+             select from packages p
+             where ($1::bigint[] is null or p.repo_id = any($1))
+               and ($2::text is null or p.arch = $2) and ($3::text is null or p.name = $3)
+               and ($4::text is null or p.name ilike $4 escape '\' or p.description ilike $4 escape '\'
+                            or packages_provides_text(p.provides) ilike $4 escape '\')
+             limit $5) as matched"#,
         a.repos,
         a.arch,
         a.name,
-        a.pattern
+        a.pattern,
+        bound
     )
     .fetch_one(pool)
     .await
