@@ -16,7 +16,7 @@ use super::{Limits, PackageError, compression};
 /// (what the tar parser asks for), and the clock costs a system call.
 const READS_PER_CLOCK_CHECK: u32 = 64;
 
-pub(super) struct Guarded<R> {
+pub(crate) struct Guarded<R> {
     inner: R,
     unpacked_left: u64,
     limits: Limits,
@@ -26,7 +26,7 @@ pub(super) struct Guarded<R> {
 }
 
 impl<R: Read> Guarded<R> {
-    pub(super) fn new(inner: R, limits: &Limits, clock: CpuClock) -> Self {
+    pub(crate) fn new(inner: R, limits: &Limits, clock: CpuClock) -> Self {
         Self {
             inner,
             unpacked_left: limits.max_unpacked_bytes,
@@ -39,7 +39,7 @@ impl<R: Read> Guarded<R> {
 
     /// Why the parse was stopped here, if it was: this takes precedence over whatever error
     /// the tar parser made of it.
-    pub(super) fn stopped(self) -> Option<PackageError> {
+    pub(crate) fn stopped(self) -> Option<PackageError> {
         self.stopped
     }
 
@@ -79,20 +79,20 @@ impl<R: Read> Read for Guarded<R> {
 
 /// The CPU time this thread has used since the parse began, against a budget. CPU time
 /// rather than wall time, so a busy machine does not fail packages that would parse in time.
-pub(super) struct CpuClock {
+pub(crate) struct CpuClock {
     started: Duration,
     budget: Duration,
 }
 
 impl CpuClock {
-    pub(super) fn start(budget: Duration) -> Self {
+    pub(crate) fn start(budget: Duration) -> Self {
         Self {
             started: thread_cpu_time(),
             budget,
         }
     }
 
-    pub(super) fn check(&self) -> Result<(), PackageError> {
+    pub(crate) fn check(&self) -> Result<(), PackageError> {
         if thread_cpu_time().saturating_sub(self.started) > self.budget {
             return Err(PackageError::TooSlow {
                 limit_secs: self.budget.as_secs_f64(),

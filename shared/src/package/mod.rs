@@ -6,7 +6,7 @@
 
 mod compression;
 mod entries;
-mod guard;
+pub(crate) mod guard;
 mod pkginfo;
 
 use std::fs::File;

@@ -1,5 +1,5 @@
 //! Pacman repository databases (`{repo}.db` and `{repo}.files`), rendered the way `repo-add`
-//! 6.0.2 writes them.
+//! 6.0.2 writes them, and read back from an upstream a mirror follows ([`read_database`]).
 //!
 //! A database is a tar archive holding, per package, a `{name}-{version}/` directory with a
 //! `desc` file (and a `files` file in the `.files` database). Rebuilding a large repository by
@@ -13,8 +13,10 @@ mod archive;
 mod desc;
 mod entry;
 mod members;
+mod read;
 
 pub use archive::{end_archive, write_archive};
 pub use desc::{render_desc, render_files};
 pub use entry::DbEntry;
 pub use members::{EntryMembers, render_members};
+pub use read::{ReadError, ReadLimits, SyncEntry, is_package_file_name, read_database};

@@ -1,0 +1,248 @@
+//! Reading sync databases someone else wrote: what real `repo-add` writes for the fixture
+//! packages (gzip and zstd, `.db` and `.files`) reads back as the packages themselves say, and
+//! hostile databases are refused with a reason, within their bounds.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Uploaded, fixture_packages, write_databases};
+use rieter::package::PackageError;
+use rieter::repo_db::{ReadError, ReadLimits, SyncEntry, read_database};
+
+fn repo_add(db: &Path, packages: &[PathBuf]) {
+    let out = Command::new("repo-add")
+        .arg("--quiet")
+        .arg(db)
+        .args(packages)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("running repo-add");
+    assert!(
+        out.status.success(),
+        "repo-add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn read(path: &Path) -> Vec<SyncEntry> {
+    let file = std::fs::File::open(path).unwrap();
+    read_database(file, &ReadLimits::default())
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Each entry against the package file it describes.
+fn assert_describes(entries: &[SyncEntry], uploaded: &[Uploaded], with_files: bool) {
+    assert_eq!(entries.len(), uploaded.len());
+    for up in uploaded {
+        let entry = entries
+            .iter()
+            .find(|e| e.info.name == up.parsed.info.name)
+            .unwrap_or_else(|| panic!("{} is missing", up.parsed.info.name));
+        // A database has no `backup`; everything else of `.PKGINFO` is in `desc`.
+        let mut info = up.parsed.info.clone();
+        info.backup.clear();
+        info.xdata.clear();
+        assert_eq!(entry.info, info, "{}", up.filename);
+        assert_eq!(entry.filename.as_str(), up.filename);
+        assert_eq!(entry.compressed_size, up.csize);
+        assert_eq!(entry.sha256.as_str(), up.sha256);
+        assert_eq!(entry.md5.as_deref(), Some(up.md5.as_str()));
+        assert_eq!(entry.pgpsig, None);
+        if with_files {
+            assert_eq!(entry.files.as_ref(), Some(&up.parsed.files), "{}", up.filename);
+        } else {
+            assert_eq!(entry.files, None);
+        }
+    }
+}
+
+#[test]
+fn repo_add_databases_read_back_as_their_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkgs = dir.path().join("pkgs");
+    std::fs::create_dir(&pkgs).unwrap();
+    let packages: Vec<PathBuf> = fixture_packages()
+        .iter()
+        .map(|source| {
+            let copy = pkgs.join(source.file_name().unwrap());
+            std::fs::copy(source, &copy).unwrap();
+            copy
+        })
+        .collect();
+    let uploaded: Vec<Uploaded> = packages.iter().map(|p| Uploaded::read(p)).collect();
+    let rich = uploaded
+        .iter()
+        .find(|u| u.parsed.info.name.as_str() == "rich")
+        .unwrap();
+    assert!(rich.parsed.info.optdepends.len() == 2 && rich.parsed.info.groups.len() == 2);
+
+    // repo-add compresses by the name's suffix.
+    for suffix in ["tar.gz", "tar.zst", "tar.xz"] {
+        let db = dir.path().join(format!("up.db.{suffix}"));
+        repo_add(&db, &packages);
+        assert_describes(&read(&db), &uploaded, false);
+        let files = dir.path().join(format!("up.files.{suffix}"));
+        assert_describes(&read(&files), &uploaded, true);
+    }
+
+    // Our own databases read back the same way.
+    let (db, files) = write_databases(dir.path(), "ours", &uploaded);
+    assert_describes(&read(&db), &uploaded, false);
+    assert_describes(&read(&files), &uploaded, true);
+}
+
+/// A gzipped tar archive of `(path, content)` members.
+fn archive(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, content) in members {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // `set_path` refuses `..`; a hostile archive does not ask.
+        header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        tar.append(&header, *content).unwrap();
+    }
+    let tar = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn desc(name: &str, version: &str, filename: &str) -> String {
+    format!(
+        "%FILENAME%\n{filename}\n\n%NAME%\n{name}\n\n%VERSION%\n{version}\n\n%CSIZE%\n10\n\n\
+         %ISIZE%\n20\n\n%SHA256SUM%\n{SHA}\n\n%ARCH%\nx86_64\n\n%BUILDDATE%\n1700000000\n\n\
+         %DEPENDS%\nglibc\n\n%XFUTURE%\nignored\n\n"
+    )
+}
+
+fn refused(bytes: &[u8], limits: &ReadLimits) -> ReadError {
+    match read_database(bytes, limits) {
+        Ok(entries) => panic!("accepted: {entries:?}"),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn hostile_databases_are_refused_with_a_reason() {
+    let limits = ReadLimits::default();
+    let good = desc("a", "1.0-1", "a-1.0-1-x86_64.pkg.tar.zst");
+    let entries = read_database(&archive(&[("a-1.0-1/desc", good.as_bytes())])[..], &limits)
+        .expect("a minimal hand-written database");
+    assert_eq!(entries[0].info.depends, ["glibc"]);
+    assert_eq!(entries[0].md5, None);
+
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            archive(&[("../a-1.0-1/desc", good.as_bytes())]),
+            "is not a package entry",
+        ),
+        (
+            archive(&[("a-1.0-1/sub/desc", good.as_bytes())]),
+            "is not a package entry",
+        ),
+        (
+            archive(&[(
+                "a-1.0-1/desc",
+                desc("a", "1.0-1", "a.db").as_bytes(),
+            )]),
+            "is not a package file name",
+        ),
+        (
+            archive(&[(
+                "a-1.0-1/desc",
+                desc("a", "1.0-1", "../a-1.0-1-x86_64.pkg.tar.zst").as_bytes(),
+            )]),
+            "is not a package file name",
+        ),
+        (
+            archive(&[("b-1.0-1/desc", good.as_bytes())]),
+            "not its directory",
+        ),
+        (
+            archive(&[(
+                "a-1.0-1/desc",
+                good.replace(SHA, "not-a-digest").as_bytes(),
+            )]),
+            "is not a SHA-256 digest",
+        ),
+        (
+            archive(&[(
+                "a-1.0-1/desc",
+                good.replace("%CSIZE%\n10", "%CSIZE%\n-1").as_bytes(),
+            )]),
+            "is not a size",
+        ),
+        (
+            archive(&[(
+                "a-1.0-1/desc",
+                good.replace("%NAME%\na\n", "%NAME%\na\nb\n").as_bytes(),
+            )]),
+            "more than one value",
+        ),
+        (
+            archive(&[("a-1.0-1/files", b"%FILES%\nusr/\n")]),
+            "has no `desc`",
+        ),
+        (
+            archive(&[
+                ("a-1.0-1/desc", good.as_bytes()),
+                (
+                    "a-2.0-1/desc",
+                    desc("a", "2.0-1", "a-2.0-1-x86_64.pkg.tar.zst").as_bytes(),
+                ),
+            ]),
+            "is listed twice",
+        ),
+        (b"not a database at all".to_vec(), "not"),
+    ];
+    for (bytes, reason) in cases {
+        let err = refused(&bytes, &limits);
+        assert!(err.to_string().contains(reason), "{err} (expected {reason:?})");
+    }
+
+    // The bounds.
+    let tight = ReadLimits {
+        max_packages: 1,
+        max_desc_bytes: 64,
+        ..ReadLimits::default()
+    };
+    let two = archive(&[
+        ("a-1.0-1/desc", b"%NAME%\na\n"),
+        ("b-1.0-1/desc", b"%NAME%\nb\n"),
+    ]);
+    assert!(matches!(
+        refused(&two, &tight),
+        ReadError::TooManyPackages { limit: 1 }
+    ));
+    assert!(matches!(
+        refused(&archive(&[("a-1.0-1/desc", good.as_bytes())]), &tight),
+        ReadError::MemberTooLarge { limit: 64, .. }
+    ));
+    // A gzip bomb: 64 MiB of zeros in a member, stopped at the unpacked bound.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&rieter_testkit::bombs::tar_header(
+        tar::EntryType::Regular,
+        "a-1.0-1/desc",
+        64 << 20,
+    ))
+    .unwrap();
+    gz.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    let small = ReadLimits {
+        max_unpacked_bytes: 1 << 20,
+        max_desc_bytes: 128 << 20,
+        ..ReadLimits::default()
+    };
+    assert!(matches!(
+        refused(&bomb, &small),
+        ReadError::Archive(PackageError::TooLarge { .. })
+    ), "{}", refused(&bomb, &small));
+}
