@@ -52,7 +52,12 @@ fn assert_describes(entries: &[SyncEntry], uploaded: &[Uploaded], with_files: bo
         assert_eq!(entry.md5.as_deref(), Some(up.md5.as_str()));
         assert_eq!(entry.pgpsig, None);
         if with_files {
-            assert_eq!(entry.files.as_ref(), Some(&up.parsed.files), "{}", up.filename);
+            assert_eq!(
+                entry.files.as_ref(),
+                Some(&up.parsed.files),
+                "{}",
+                up.filename
+            );
         } else {
             assert_eq!(entry.files, None);
         }
@@ -149,10 +154,7 @@ fn hostile_databases_are_refused_with_a_reason() {
             "is not a package entry",
         ),
         (
-            archive(&[(
-                "a-1.0-1/desc",
-                desc("a", "1.0-1", "a.db").as_bytes(),
-            )]),
+            archive(&[("a-1.0-1/desc", desc("a", "1.0-1", "a.db").as_bytes())]),
             "is not a package file name",
         ),
         (
@@ -167,10 +169,7 @@ fn hostile_databases_are_refused_with_a_reason() {
             "not its directory",
         ),
         (
-            archive(&[(
-                "a-1.0-1/desc",
-                good.replace(SHA, "not-a-digest").as_bytes(),
-            )]),
+            archive(&[("a-1.0-1/desc", good.replace(SHA, "not-a-digest").as_bytes())]),
             "is not a SHA-256 digest",
         ),
         (
@@ -205,7 +204,10 @@ fn hostile_databases_are_refused_with_a_reason() {
     ];
     for (bytes, reason) in cases {
         let err = refused(&bytes, &limits);
-        assert!(err.to_string().contains(reason), "{err} (expected {reason:?})");
+        assert!(
+            err.to_string().contains(reason),
+            "{err} (expected {reason:?})"
+        );
     }
 
     // The bounds.
@@ -241,8 +243,120 @@ fn hostile_databases_are_refused_with_a_reason() {
         max_desc_bytes: 128 << 20,
         ..ReadLimits::default()
     };
-    assert!(matches!(
-        refused(&bomb, &small),
-        ReadError::Archive(PackageError::TooLarge { .. })
-    ), "{}", refused(&bomb, &small));
+    assert!(
+        matches!(
+            refused(&bomb, &small),
+            ReadError::Archive(PackageError::TooLarge { .. })
+        ),
+        "{}",
+        refused(&bomb, &small)
+    );
+}
+
+/// A real distribution's database, when one is given in `RIETER_REAL_SYNC_DB` (Arch's
+/// `core.db`, say: CI has no network to fetch one): every package reads, and real pacman,
+/// given the same file as a sync database, lists the same names and versions.
+#[test]
+fn a_real_database_reads_as_pacman_lists_it() {
+    let Some(path) = std::env::var_os("RIETER_REAL_SYNC_DB") else {
+        eprintln!("skipped: set RIETER_REAL_SYNC_DB to a real sync database (core.db)");
+        return;
+    };
+    let entries = read(Path::new(&path));
+    let dir = tempfile::tempdir().unwrap();
+    let sync = dir.path().join("db/sync");
+    std::fs::create_dir_all(&sync).unwrap();
+    std::fs::copy(&path, sync.join("real.db")).unwrap();
+    let conf = dir.path().join("pacman.conf");
+    std::fs::write(
+        &conf,
+        "[options]\nArchitecture = auto\nSigLevel = Never\n[real]\nServer = file:///nonexistent\n",
+    )
+    .unwrap();
+    let out = Command::new("pacman")
+        .arg("--config")
+        .arg(&conf)
+        .arg("--dbpath")
+        .arg(dir.path().join("db"))
+        .args(["-Sl", "real"])
+        .output()
+        .expect("running pacman");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut theirs: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            line.split(' ')
+                .skip(1)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut ours: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{} {}", e.info.name, e.info.version.as_str()))
+        .collect();
+    theirs.sort();
+    ours.sort();
+    assert!(
+        ours.len() > 100,
+        "a real repository: {} packages",
+        ours.len()
+    );
+    assert_eq!(ours, theirs);
+    assert!(
+        entries.iter().all(|e| e.pgpsig.is_some()),
+        "Arch signs every package"
+    );
+
+    // Relations, as `pacman -Si` prints them for every package of the database.
+    let out = Command::new("pacman")
+        .arg("--config")
+        .arg(&conf)
+        .arg("--dbpath")
+        .arg(dir.path().join("db"))
+        .arg("-Si")
+        .env("LC_ALL", "C")
+        .output()
+        .expect("running pacman");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |block: &str, key: &str| -> Vec<String> {
+        let line = block
+            .lines()
+            .find(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))
+            .unwrap_or_else(|| panic!("no {key} in {block}"));
+        let value = line.split_once(':').unwrap().1.trim();
+        if value == "None" {
+            Vec::new()
+        } else {
+            value.split("  ").map(|v| v.trim().to_owned()).collect()
+        }
+    };
+    let mut compared = 0;
+    for block in text.split("\n\n").filter(|b| b.contains("Name")) {
+        let name = field(block, "Name").join("");
+        let entry = entries
+            .iter()
+            .find(|e| e.info.name.as_str() == name)
+            .unwrap();
+        assert_eq!(field(block, "Depends On"), entry.info.depends, "{name}");
+        assert_eq!(field(block, "Provides"), entry.info.provides, "{name}");
+        assert_eq!(
+            field(block, "Conflicts With"),
+            entry.info.conflicts,
+            "{name}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, entries.len());
 }

@@ -90,7 +90,10 @@ pub struct SyncEntry {
 }
 
 /// Reads every package of a database. Blocking: call it from `spawn_blocking`.
-pub fn read_database(mut input: impl Read, limits: &ReadLimits) -> Result<Vec<SyncEntry>, ReadError> {
+pub fn read_database(
+    mut input: impl Read,
+    limits: &ReadLimits,
+) -> Result<Vec<SyncEntry>, ReadError> {
     let package_limits = crate::package::Limits {
         max_unpacked_bytes: limits.max_unpacked_bytes,
         max_decoder_memory_bytes: limits.max_decoder_memory_bytes,
@@ -130,7 +133,10 @@ struct RawEntry {
 }
 
 /// Reads the archive into its package directories, in archive order.
-fn read_members(input: impl Read, limits: &ReadLimits) -> Result<Vec<(String, RawEntry)>, ReadError> {
+fn read_members(
+    input: impl Read,
+    limits: &ReadLimits,
+) -> Result<Vec<(String, RawEntry)>, ReadError> {
     let mut archive = tar::Archive::new(input);
     let mut dirs: Vec<(String, RawEntry)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -144,7 +150,11 @@ fn read_members(input: impl Read, limits: &ReadLimits) -> Result<Vec<(String, Ra
         }
         let (dir, member) = match path.split_once('/') {
             Some((dir, member)) if !dir.is_empty() && !member.contains('/') => (dir, member),
-            _ => return Err(ReadError::UnexpectedMember { member: quoted(&path) }),
+            _ => {
+                return Err(ReadError::UnexpectedMember {
+                    member: quoted(&path),
+                });
+            }
         };
         let limit = match member {
             "desc" | "depends" => limits.max_desc_bytes,
@@ -153,7 +163,9 @@ fn read_members(input: impl Read, limits: &ReadLimits) -> Result<Vec<(String, Ra
             _ => continue,
         };
         if !kind.is_file() {
-            return Err(ReadError::UnexpectedMember { member: quoted(&path) });
+            return Err(ReadError::UnexpectedMember {
+                member: quoted(&path),
+            });
         }
         let too_large = || ReadError::MemberTooLarge {
             member: quoted(&path),
@@ -231,9 +243,14 @@ impl RawEntry {
             dir: quoted(dir),
             reason,
         };
-        let desc = self.desc.ok_or_else(|| fail("it has no `desc`".to_owned()))?;
+        let desc = self
+            .desc
+            .ok_or_else(|| fail("it has no `desc`".to_owned()))?;
         let mut fields: HashMap<&str, Vec<&str>> = HashMap::new();
-        for text in [Some(desc.as_str()), self.depends.as_deref()].into_iter().flatten() {
+        for text in [Some(desc.as_str()), self.depends.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             for (key, values) in sections(text) {
                 if fields.insert(key, values).is_some() {
                     return Err(fail(format!("`%{key}%` appears twice")));
@@ -289,7 +306,10 @@ impl RawEntry {
         let md5 = one("MD5SUM")?;
         if let Some(md5) = &md5 {
             if md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(fail(format!("`%MD5SUM%` is not an MD5 sum: `{}`", quoted(md5))));
+                return Err(fail(format!(
+                    "`%MD5SUM%` is not an MD5 sum: `{}`",
+                    quoted(md5)
+                )));
             }
         }
         let build_date = number("BUILDDATE")?;
@@ -369,7 +389,10 @@ fn refuse_duplicates(entries: Vec<SyncEntry>) -> Result<Vec<SyncEntry>, ReadErro
 
 /// At most 200 characters of `text`, control characters escaped, for an error message.
 fn quoted(text: &str) -> String {
-    text.chars().take(200).flat_map(char::escape_debug).collect()
+    text.chars()
+        .take(200)
+        .flat_map(char::escape_debug)
+        .collect()
 }
 
 #[cfg(test)]
@@ -391,10 +414,20 @@ mod tests {
 
     #[test]
     fn package_file_names() {
-        for good in ["a-1-1-x86_64.pkg.tar.zst", "a-1-1-any.pkg.tar", "a.pkg.tar.xz"] {
+        for good in [
+            "a-1-1-x86_64.pkg.tar.zst",
+            "a-1-1-any.pkg.tar",
+            "a.pkg.tar.xz",
+        ] {
             assert!(is_package_file_name(good), "{good}");
         }
-        for bad in ["core.db", "core.db.tar.gz", ".pkg.tar.zst", "a.pkg.tar.zst.sig", "a.tar.gz"] {
+        for bad in [
+            "core.db",
+            "core.db.tar.gz",
+            ".pkg.tar.zst",
+            "a.pkg.tar.zst.sig",
+            "a.tar.gz",
+        ] {
             assert!(!is_package_file_name(bad), "{bad}");
         }
     }
