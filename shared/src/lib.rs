@@ -11,6 +11,7 @@ pub mod depends;
 pub mod ingest;
 pub mod jobs;
 pub mod key_admin;
+pub mod mirror;
 pub mod keys;
 pub mod names;
 pub mod package;
