@@ -304,13 +304,14 @@ impl RawEntry {
         let sha256 = required("SHA256SUM")?;
         let sha256 = Digest::parse(&sha256).map_err(|e| fail(e.to_string()))?;
         let md5 = one("MD5SUM")?;
-        if let Some(md5) = &md5 {
-            if md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(fail(format!(
-                    "`%MD5SUM%` is not an MD5 sum: `{}`",
-                    quoted(md5)
-                )));
-            }
+        if let Some(md5) = md5
+            .as_deref()
+            .filter(|m| m.len() != 32 || !m.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(fail(format!(
+                "`%MD5SUM%` is not an MD5 sum: `{}`",
+                quoted(md5)
+            )));
         }
         let build_date = number("BUILDDATE")?;
         let compressed_size = number("CSIZE")?;
