@@ -63,10 +63,15 @@ try {
   const found = await packageNames(page);
   assert.equal(found[0], 'br-app', `the exact name first: ${found}`);
   assert.ok(found.includes('br-app-extras'), `the longer name too: ${found}`);
+  assert.equal(
+    await page.getByRole('heading', { name: 'Named “br-app”' }).count(), 1,
+    'exact names in a section of their own',
+  );
   await shot(page, 'search');
 
-  // The package page, reached by keyboard: focus the link and press Enter.
-  await page.locator('main table a', { hasText: /^br-app$/ }).focus();
+  // The package page, reached by keyboard: focus the exact match (listed again among all
+  // matches) and press Enter.
+  await page.locator('main table a', { hasText: /^br-app$/ }).first().focus();
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/packages\/pub\/main\/x86_64\/br-app$/);
   assert.match(await page.locator('h1').textContent(), /^br-app 2\.0-1$/);
@@ -118,8 +123,9 @@ try {
   assert.equal((await listKeys()).status, 401, 'the revoked key is refused');
 
   // Signed in, the private distribution is there.
+  // (Listed twice: named exactly, then among all matches.)
   await page.goto(`${url}/search?q=br-secret`);
-  assert.deepEqual(await packageNames(page), ['br-secret']);
+  assert.deepEqual(await packageNames(page), ['br-secret', 'br-secret']);
   await shot(page, 'private-signed-in');
 
   // Sign out: hidden again.
