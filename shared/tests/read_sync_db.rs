@@ -5,27 +5,12 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Uploaded, fixture_packages, write_databases};
+use common::{Uploaded, copy_packages, repo_add, write_databases};
 use rieter::package::PackageError;
 use rieter::repo_db::{ReadError, ReadLimits, SyncEntry, read_database};
-
-fn repo_add(db: &Path, packages: &[PathBuf]) {
-    let out = Command::new("repo-add")
-        .arg("--quiet")
-        .arg(db)
-        .args(packages)
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .expect("running repo-add");
-    assert!(
-        out.status.success(),
-        "repo-add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn read(path: &Path) -> Vec<SyncEntry> {
     let file = std::fs::File::open(path).unwrap();
@@ -67,16 +52,7 @@ fn assert_describes(entries: &[SyncEntry], uploaded: &[Uploaded], with_files: bo
 #[test]
 fn repo_add_databases_read_back_as_their_packages() {
     let dir = tempfile::tempdir().unwrap();
-    let pkgs = dir.path().join("pkgs");
-    std::fs::create_dir(&pkgs).unwrap();
-    let packages: Vec<PathBuf> = fixture_packages()
-        .iter()
-        .map(|source| {
-            let copy = pkgs.join(source.file_name().unwrap());
-            std::fs::copy(source, &copy).unwrap();
-            copy
-        })
-        .collect();
+    let packages = copy_packages(dir.path());
     let uploaded: Vec<Uploaded> = packages.iter().map(|p| Uploaded::read(p)).collect();
     let rich = uploaded
         .iter()

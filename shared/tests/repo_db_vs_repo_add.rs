@@ -4,10 +4,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Uploaded, fixture_packages, write_databases};
+use common::{Uploaded, copy_packages, repo_add, write_databases};
 
 /// What an unpacked tree holds: relative path to `None` for a directory or the file's bytes.
 type Tree = BTreeMap<String, Option<Vec<u8>>>;
@@ -50,23 +50,6 @@ fn walk(root: &Path, dir: &Path, tree: &mut Tree) {
     }
 }
 
-/// Runs in a UTF-8 locale, as repo-add does on any ordinary system: in the C locale, bsdtar
-/// lists `café` as `caf\303\251` and repo-add writes that escaped text into `files`.
-fn repo_add(db: &Path, packages: &[PathBuf]) {
-    let out = Command::new("repo-add")
-        .arg("--quiet")
-        .arg(db)
-        .args(packages)
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .expect("running repo-add");
-    assert!(
-        out.status.success(),
-        "repo-add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn assert_same_tree(ours: &Tree, theirs: &Tree, what: &str) {
     let our_paths: Vec<_> = ours.keys().collect();
     let their_paths: Vec<_> = theirs.keys().collect();
@@ -79,20 +62,6 @@ fn assert_same_tree(ours: &Tree, theirs: &Tree, what: &str) {
             "{what}: {path} differs"
         );
     }
-}
-
-/// Copies the fixtures into `dir/pkgs`, as repo-add names entries after the path it is given.
-fn copy_packages(dir: &Path) -> Vec<PathBuf> {
-    let pkgs = dir.join("pkgs");
-    std::fs::create_dir(&pkgs).unwrap();
-    fixture_packages()
-        .iter()
-        .map(|source| {
-            let copy = pkgs.join(source.file_name().unwrap());
-            std::fs::copy(source, &copy).unwrap();
-            copy
-        })
-        .collect()
 }
 
 #[test]

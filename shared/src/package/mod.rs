@@ -158,19 +158,8 @@ pub fn parse_file(path: &Path, limits: &Limits) -> Result<ParsedPackage, Package
 }
 
 /// Parses a package from any reader. Blocking.
-pub fn parse(mut input: impl Read, limits: &Limits) -> Result<ParsedPackage, PackageError> {
-    let clock = guard::CpuClock::start(limits.max_parse_cpu);
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut input)
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(PackageError::Io)?;
-    let compression = Compression::detect(&head)?;
-    let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
-    let decoder = compression
-        .decoder(input, limits.max_decoder_memory_bytes)
-        .map_err(corrupt)?;
-    let mut unpacked = guard::Guarded::new(decoder, limits, clock);
+pub fn parse(input: impl Read, limits: &Limits) -> Result<ParsedPackage, PackageError> {
+    let (compression, mut unpacked) = unpack(input, limits)?;
     let result = entries::read(&mut unpacked, limits);
     if let Some(reason) = unpacked.stopped() {
         return Err(reason);
@@ -196,6 +185,26 @@ pub fn parse(mut input: impl Read, limits: &Limits) -> Result<ParsedPackage, Pac
         compression,
         filename,
     })
+}
+
+/// Recognises `input`'s compression and opens it decompressed, within `limits`' unpacked
+/// size, decoder memory and CPU time ([`guard::Guarded::stopped`] says which stopped it).
+pub(crate) fn unpack<'a>(
+    mut input: impl Read + 'a,
+    limits: &Limits,
+) -> Result<(Compression, guard::Guarded<Box<dyn Read + 'a>>), PackageError> {
+    let clock = guard::CpuClock::start(limits.max_parse_cpu);
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut input)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(PackageError::Io)?;
+    let compression = Compression::detect(&head)?;
+    let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
+    let decoder = compression
+        .decoder(input, limits.max_decoder_memory_bytes)
+        .map_err(corrupt)?;
+    Ok((compression, guard::Guarded::new(decoder, limits, clock)))
 }
 
 const SIGNATURE_SUFFIX: &str = ".sig";

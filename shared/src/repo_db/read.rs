@@ -11,12 +11,12 @@
 //! lacks the SHA-256 a mirror verifies downloads against, makes the whole database refused.
 
 use std::collections::HashMap;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::time::Duration;
 
 use crate::blobs::Digest;
 use crate::names::{ArchName, FileName, PackageName};
-use crate::package::{Compression, PackageError, PkgInfo, SNIFF_LEN, guard};
+use crate::package::{PackageError, PkgInfo};
 use crate::version::Version;
 
 /// Bounds on reading one database.
@@ -90,28 +90,14 @@ pub struct SyncEntry {
 }
 
 /// Reads every package of a database. Blocking: call it from `spawn_blocking`.
-pub fn read_database(
-    mut input: impl Read,
-    limits: &ReadLimits,
-) -> Result<Vec<SyncEntry>, ReadError> {
+pub fn read_database(input: impl Read, limits: &ReadLimits) -> Result<Vec<SyncEntry>, ReadError> {
     let package_limits = crate::package::Limits {
         max_unpacked_bytes: limits.max_unpacked_bytes,
         max_decoder_memory_bytes: limits.max_decoder_memory_bytes,
         max_parse_cpu: limits.max_cpu,
         ..crate::package::Limits::default()
     };
-    let clock = guard::CpuClock::start(limits.max_cpu);
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut input)
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(PackageError::Io)?;
-    let compression = Compression::detect(&head)?;
-    let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
-    let decoder = compression
-        .decoder(input, limits.max_decoder_memory_bytes)
-        .map_err(|e| PackageError::Corrupt(e.to_string()))?;
-    let mut unpacked = guard::Guarded::new(decoder, &package_limits, clock);
+    let (_, mut unpacked) = crate::package::unpack(input, &package_limits)?;
     let result = read_members(&mut unpacked, limits);
     if let Some(reason) = unpacked.stopped() {
         return Err(reason.into());

@@ -1,6 +1,7 @@
 //! Fixture packages and database rendering shared by the repository database tests.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use md5::Md5;
 use rieter::package::{self, Limits, ParsedPackage};
@@ -107,4 +108,38 @@ pub fn write_databases(dir: &Path, stem: &str, packages: &[Uploaded]) -> (PathBu
     let file = std::fs::File::create(&files).unwrap();
     repo_db::write_archive(file, members.iter().map(|m| &m.files)).unwrap();
     (db, files)
+}
+
+/// `repo-add` of `packages` into `db`. Runs in a UTF-8 locale, as repo-add does on any
+/// ordinary system: in the C locale, bsdtar lists `café` as `caf\303\251` and repo-add writes
+/// that escaped text into `files`.
+#[allow(dead_code, reason = "not every test binary runs repo-add")]
+pub fn repo_add(db: &Path, packages: &[PathBuf]) {
+    let out = Command::new("repo-add")
+        .arg("--quiet")
+        .arg(db)
+        .args(packages)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("running repo-add");
+    assert!(
+        out.status.success(),
+        "repo-add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Copies the fixtures into `dir/pkgs`, as repo-add names entries after the path it is given.
+#[allow(dead_code, reason = "not every test binary runs repo-add")]
+pub fn copy_packages(dir: &Path) -> Vec<PathBuf> {
+    let pkgs = dir.join("pkgs");
+    std::fs::create_dir(&pkgs).unwrap();
+    fixture_packages()
+        .iter()
+        .map(|source| {
+            let copy = pkgs.join(source.file_name().unwrap());
+            std::fs::copy(source, &copy).unwrap();
+            copy
+        })
+        .collect()
 }
