@@ -168,22 +168,15 @@ pub async fn open(
 }
 
 /// Whether the database answers within `within`. A pool whose every connection is in use is
-/// busy, not cut off (those connections are talking to the database), and is not probed; nor
-/// is waiting for a connection that others hold, which the check above cannot rule out (the
-/// pool may fill between it and the probe): under a burst of uploads the probe would otherwise
-/// queue behind them and report a busy database as unreachable. Only a connection that cannot
-/// be had for another reason, or does not answer, means the database is away. When it goes
-/// away its connections break, the pool empties, and the probe fails fast again.
+/// busy, not cut off (those connections are talking to the database), and is not probed: under
+/// a burst of uploads the probe would otherwise queue behind them and report a busy database as
+/// unreachable. When the database goes away its connections break, the pool empties, and the
+/// probe fails fast again.
 pub async fn is_reachable(pool: &PgPool, within: Duration) -> bool {
     if pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections() {
         return true;
     }
-    let mut conn = match tokio::time::timeout(within, pool.acquire()).await {
-        Ok(Ok(conn)) => conn,
-        Err(_waited) => return pool.size() > 0,
-        Ok(Err(_)) => return false,
-    };
-    let probe = sqlx::query("select 1").execute(&mut *conn);
+    let probe = sqlx::query("select 1").execute(pool);
     matches!(tokio::time::timeout(within, probe).await, Ok(Ok(_)))
 }
 
