@@ -249,21 +249,25 @@ fn a_real_database_reads_as_pacman_lists_it() {
         "[options]\nArchitecture = auto\nSigLevel = Never\n[real]\nServer = file:///nonexistent\n",
     )
     .unwrap();
-    let out = Command::new("pacman")
-        .arg("--config")
-        .arg(&conf)
-        .arg("--dbpath")
-        .arg(dir.path().join("db"))
-        .args(["-Sl", "real"])
-        .output()
-        .expect("running pacman");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut theirs: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
+    // pacman's own reading of the same file, in the C locale.
+    let pacman = |args: &[&str]| -> String {
+        let out = Command::new("pacman")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--dbpath")
+            .arg(dir.path().join("db"))
+            .args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .expect("running pacman");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut theirs: Vec<String> = pacman(&["-Sl", "real"])
         .lines()
         .map(|line| {
             line.split(' ')
@@ -291,21 +295,7 @@ fn a_real_database_reads_as_pacman_lists_it() {
     );
 
     // Relations, as `pacman -Si` prints them for every package of the database.
-    let out = Command::new("pacman")
-        .arg("--config")
-        .arg(&conf)
-        .arg("--dbpath")
-        .arg(dir.path().join("db"))
-        .arg("-Si")
-        .env("LC_ALL", "C")
-        .output()
-        .expect("running pacman");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = pacman(&["-Si"]);
     let field = |block: &str, key: &str| -> Vec<String> {
         let line = block
             .lines()

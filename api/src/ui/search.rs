@@ -131,6 +131,7 @@ pub async fn search(
             if exact.name.is_none() {
                 return Ok(Vec::new());
             }
+            // The section shows no total, so nothing is counted for it.
             let named = packages::list(&state.reads, &hidden, &exact, first, Counting::Known(0));
             Ok(named.await?.items)
         },
