@@ -43,6 +43,19 @@ impl Job for Regenerate {
     const MAX_ATTEMPTS: usize = 10;
 }
 
+/// Sync a mirror with its upstream.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncMirror {
+    pub mirror_id: i64,
+}
+
+impl Job for SyncMirror {
+    const QUEUE: &'static str = "rieter.mirror_sync";
+    /// A sync records its own failures and the schedule retries it; only the database being
+    /// away fails the job itself.
+    const MAX_ATTEMPTS: usize = 3;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnqueueError {
     #[error("encoding the job: {0}")]

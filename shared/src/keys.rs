@@ -162,6 +162,8 @@ pub enum Access<'a> {
     },
     /// Create, list or delete keys.
     ManageKeys,
+    /// Create, list, change or delete mirrors, and queue their syncs (admin only).
+    ManageMirrors,
     /// Change a distribution's settings: its signing key, its packager keys, whether its
     /// repositories sign packages (admin only).
     ConfigureDistro { distro: &'a DistroName },

@@ -12,8 +12,48 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::actor::Actor;
 use crate::db::removals::{self, Removal};
-use crate::db::{DbError, catalogue, events, packages, regen, uploads};
+use crate::db::{DbError, catalogue, events, mirrors, packages, regen, uploads};
+use crate::mirror::Upstream;
 use crate::names::{ArchName, DistroName, RepoName};
+
+/// Why packages could not be removed (nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum RemovalError {
+    /// A mirror's packages are the upstream's: they leave when the upstream drops them.
+    #[error(
+        "{distro}/{repo} is a mirror of {upstream}: its packages come from there and cannot be          removed here (delete the mirror to make it a local repository)"
+    )]
+    Mirrored {
+        distro: DistroName,
+        repo: RepoName,
+        upstream: Upstream,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for RemovalError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(DbError::Sql(err))
+    }
+}
+
+/// Refuses removals from a mirrored repository.
+async fn refuse_mirrored(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    distro: &DistroName,
+    repo: &RepoName,
+) -> Result<(), RemovalError> {
+    match mirrors::upstream_of_repo(&mut *conn, repo_id).await? {
+        Some(upstream) => Err(RemovalError::Mirrored {
+            distro: distro.clone(),
+            repo: repo.clone(),
+            upstream,
+        }),
+        None => Ok(()),
+    }
+}
 
 const REMOVED: &str = "removed from the repository before a database listed it";
 
@@ -36,11 +76,12 @@ pub async fn remove_package(
     arch: &ArchName,
     name: &str,
     actor: &Actor,
-) -> Result<Option<usize>, DbError> {
+) -> Result<Option<usize>, RemovalError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
         return Ok(None);
     };
+    refuse_mirrored(&mut tx, repo_id, distro, repo).await?;
     crate::ingest::lock_package_name(&mut tx, repo_id, name).await?;
     let ids: Vec<i64> = sqlx::query_scalar!(
         "select id from packages where repo_id = $1 and arch = $2 and name = $3",
@@ -124,11 +165,12 @@ pub async fn remove_arch(
     repo: &RepoName,
     arch: &ArchName,
     actor: &Actor,
-) -> Result<Option<usize>, DbError> {
+) -> Result<Option<usize>, RemovalError> {
     let mut tx = pool.begin().await?;
     let Some(repo_id) = catalogue::find_repo(&mut *tx, distro, repo).await? else {
         return Ok(None);
     };
+    refuse_mirrored(&mut tx, repo_id, distro, repo).await?;
     let ids: Vec<i64> = sqlx::query_scalar!(
         "select id from packages where repo_id = $1 and arch = $2",
         repo_id,
@@ -171,7 +213,7 @@ pub async fn remove_arch(
     Ok(Some(removed))
 }
 
-/// Removes a repository with everything in it.
+/// Removes a repository with everything in it (a mirror of it too).
 pub async fn remove_repo(
     pool: &PgPool,
     distro: &DistroName,
@@ -265,7 +307,7 @@ async fn delete_packages(
                 arch: &package.arch,
                 version: &package.version,
                 action: events::Action::Removed,
-                upload_id: Some(package.upload_id),
+                upload_id: package.upload_id,
                 detail,
                 actor,
             },

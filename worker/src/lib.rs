@@ -38,6 +38,10 @@ pub async fn build_state(config: WorkerConfig) -> anyhow::Result<SharedState> {
     let storage = rieter::scratch::claim(&pool, storage)
         .await
         .context("claiming a scratch directory")?;
+    let declared = config.declared_mirrors()?;
+    rieter::mirror::admin::declare(&pool, &declared)
+        .await
+        .context("declaring the configured mirrors")?;
     let ingest = IngestConfig {
         default_arch: config.default_arch.clone(),
     };
@@ -64,6 +68,7 @@ pub async fn run(
         worker = %state.config.worker_name(),
         parse_concurrency = state.config.parse_concurrency(),
         regen_concurrency = state.config.regen_concurrency,
+        mirror_concurrency = state.config.mirror_concurrency,
         "rieter-worker running"
     );
     let sweeper = tokio::spawn(sweep::run(state.clone()));

@@ -1,5 +1,5 @@
 //! Periodic maintenance, run by one worker at a time: re-queue uploads and regenerations whose
-//! job was lost, fail uploads whose job gave up, stop serving files past their grace period,
+//! job was lost, queue the mirror syncs that are due, fail uploads whose job gave up, stop serving files past their grace period,
 //! delete blobs nothing refers to and scratch files of dead processes, prune old job rows.
 
 use std::time::Duration;
@@ -50,6 +50,10 @@ pub async fn sweep_once(state: &WorkerState) -> Result<(), JobError> {
 async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     requeue_stranded_uploads(state).await?;
     requeue_stranded_regenerations(state).await?;
+    let due = rieter::mirror::admin::queue_due(&state.pool).await?;
+    if due > 0 {
+        tracing::info!(mirrors = due, "queued the mirror syncs that are due");
+    }
     let expired = manifest::expire_retired(&state.pool).await?;
     if expired > 0 {
         tracing::info!(

@@ -5,6 +5,7 @@ mod distros;
 mod health;
 mod keys;
 mod merged;
+mod mirrors;
 mod packages;
 mod remove;
 mod repo_files;
@@ -31,6 +32,8 @@ pub enum Tag {
     Keys,
     /// Signing keys, packager keys and package signing.
     Signing,
+    /// Repositories kept in sync with an upstream repository (admin only).
+    Mirrors,
 }
 
 pub type Api = MergedPaths<(
@@ -45,6 +48,7 @@ pub type Api = MergedPaths<(
     remove::RemoveApi,
     signing::SigningApi,
     signing::PublicKeyApi,
+    mirrors::MirrorsApi,
 )>;
 
 /// The OpenAPI service of all operations, independent of any running state.
@@ -62,6 +66,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             remove::RemoveApi,
             signing::SigningApi,
             signing::PublicKeyApi,
+            mirrors::MirrorsApi,
         )),
         "Rieter",
         env!("CARGO_PKG_VERSION"),

@@ -59,7 +59,7 @@ impl RemoveApi {
         let removed =
             removal::remove_package(&state.pool, &distro, &repo, &arch, package.as_str(), &actor)
                 .await
-                .map_err(|e| ApiError::database("removing a package", e))?
+                .map_err(|e| removal_error("removing a package", e))?
                 .ok_or_else(|| {
                     ApiError::not_found(format!(
                         "no package {} ({arch}) in {distro}/{repo}",
@@ -98,7 +98,7 @@ impl RemoveApi {
             .await?;
         let removed = removal::remove_arch(&state.pool, &distro, &repo, &arch, &actor)
             .await
-            .map_err(|e| ApiError::database("removing an architecture", e))?
+            .map_err(|e| removal_error("removing an architecture", e))?
             .ok_or_else(|| {
                 ApiError::not_found(format!("no architecture {arch} in {distro}/{repo}"))
             })?;
@@ -181,4 +181,11 @@ fn repo_name(name: &str) -> Result<RepoName, ApiError> {
 
 fn arch_name(name: &str) -> Result<ArchName, ApiError> {
     ArchName::parse(name).map_err(not_found)
+}
+
+fn removal_error(context: &str, err: removal::RemovalError) -> ApiError {
+    match err {
+        removal::RemovalError::Mirrored { .. } => ApiError::conflict(err.to_string()),
+        removal::RemovalError::Db(e) => ApiError::database(context, e),
+    }
 }

@@ -144,6 +144,16 @@ async fn receive(
         ));
     }
 
+    // A mirror's packages come from its upstream.
+    if let Some(upstream) = rieter::db::mirrors::upstream_for(&state.pool, &distro, &repo)
+        .await
+        .map_err(|e| ApiError::database("looking up the repository", e))?
+    {
+        return Err(ApiError::conflict(rieter::mirror::read_only_reason(
+            &distro, &repo, &upstream,
+        )));
+    }
+
     let limit = state.config.max_upload_bytes;
     let declared = req
         .headers()

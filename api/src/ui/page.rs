@@ -59,7 +59,7 @@ struct ErrorPage {
     layout: Layout,
     status: u16,
     title: &'static str,
-    message: &'static str,
+    message: std::borrow::Cow<'static, str>,
 }
 
 /// A rendered page, or the generic error page if rendering failed.
@@ -84,12 +84,16 @@ fn html_response(status: StatusCode, html: String) -> Response {
         .body(html)
 }
 
-fn error_page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+fn error_page(
+    status: StatusCode,
+    title: &'static str,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> Response {
     let page = ErrorPage {
         layout: Layout::new(),
         status: status.as_u16(),
         title,
-        message,
+        message: message.into(),
     };
     match page.render() {
         Ok(html) => html_response(status, html),
@@ -118,6 +122,11 @@ pub fn forged_form() -> Response {
 }
 
 /// A signed-in principal asking for what its key may not do.
+/// The request conflicts with the state of what it targets; `message` says how.
+pub fn conflict(message: String) -> Response {
+    error_page(StatusCode::CONFLICT, "Not done", message)
+}
+
 pub fn forbidden() -> Response {
     error_page(
         StatusCode::FORBIDDEN,

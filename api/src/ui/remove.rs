@@ -9,7 +9,7 @@ use rieter::names::{ArchName, DistroName, PackageName, RepoName};
 use rieter::removal;
 
 use super::links;
-use super::page::{Layout, database_error, forbidden, not_found, render};
+use super::page::{Layout, conflict, database_error, forbidden, not_found, render};
 use super::session::{CsrfForm, form_poster};
 use crate::auth::Action;
 use crate::state::AppState;
@@ -70,6 +70,7 @@ pub async fn remove_package(
             })
         }
         Ok(None) => not_found(),
-        Err(err) => database_error("removing a package", err),
+        Err(err @ removal::RemovalError::Mirrored { .. }) => conflict(err.to_string()),
+        Err(removal::RemovalError::Db(err)) => database_error("removing a package", err),
     }
 }

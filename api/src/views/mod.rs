@@ -2,12 +2,14 @@
 
 mod catalogue;
 mod key;
+mod mirror;
 mod package;
 mod signing;
 mod upload;
 
 pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
 pub use key::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
+pub use mirror::{MirrorChangeView, MirrorPage, MirrorView, NewMirrorView};
 pub use package::{
     FilePage, OptDepend, PackagePage, PackageSort, PackageSummaryView, PackageView, SortOrder,
 };

@@ -114,8 +114,8 @@ pub struct PackageView {
     pub backup: Vec<String>,
     /// Extra `key=value` data (`pkgtype=...`).
     pub xdata: Vec<String>,
-    /// The upload that brought this version.
-    pub upload_id: Uuid,
+    /// The upload that brought this version; none for a package from a mirror's upstream.
+    pub upload_id: Option<Uuid>,
     /// When this version entered the catalogue.
     pub created_at: DateTime<Utc>,
     /// Where to download the package file: `/{distro}/{repo}/{arch}/{filename}` for each

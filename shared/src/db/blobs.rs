@@ -48,7 +48,7 @@ pub async fn unrecorded(
     .await
 }
 
-/// Blobs no package, published file or upload in flight refers to, claimed longer than
+/// Blobs no package, published file, upload in flight or mirror sync refers to, claimed longer than
 /// `hold` ago.
 pub async fn unreferenced(
     executor: impl PgExecutor<'_>,
@@ -63,6 +63,7 @@ pub async fn unreferenced(
              and not exists (select 1 from published_files f where f.digest = b.digest)
              and not exists (select 1 from uploads u
                              where u.sha256 = b.digest and u.status in ('queued', 'processing'))
+             and not exists (select 1 from mirror_held_blobs h where h.digest = b.digest)
            order by b.claimed_at
            limit $2"#,
         hold.as_secs_f64(),
@@ -87,7 +88,8 @@ pub async fn forget_unreferenced(
            and not exists (select 1 from packages p where p.signature_digest = b.digest)
            and not exists (select 1 from published_files f where f.digest = b.digest)
            and not exists (select 1 from uploads u
-                           where u.sha256 = b.digest and u.status in ('queued', 'processing'))",
+                           where u.sha256 = b.digest and u.status in ('queued', 'processing'))
+           and not exists (select 1 from mirror_held_blobs h where h.digest = b.digest)",
         digest as &Digest,
         hold.as_secs_f64()
     )

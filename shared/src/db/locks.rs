@@ -26,6 +26,8 @@ pub enum Lock<'a> {
     Blob { digest: &'a Digest },
     /// Moving a 0.1.0 data directory into the blob store (session lock).
     Upgrade,
+    /// Syncing one mirror (session lock): one sync of a mirror at a time across all workers.
+    MirrorSync { mirror_id: i64 },
 }
 
 impl Lock<'_> {
@@ -38,6 +40,7 @@ impl Lock<'_> {
             Self::PackageName { repo_id, name } => format!("rieter.package:{repo_id}:{name}"),
             Self::Blob { digest } => format!("rieter.blob:{digest}"),
             Self::Upgrade => "rieter.upgrade".to_owned(),
+            Self::MirrorSync { mirror_id } => format!("rieter.mirror:{mirror_id}"),
         }
     }
 }
@@ -111,6 +114,7 @@ mod tests {
             }
             .key(),
             Lock::Upgrade.key(),
+            Lock::MirrorSync { mirror_id: 7 }.key(),
         ];
         assert_eq!(
             keys,
@@ -121,6 +125,7 @@ mod tests {
                 "rieter.package:7:foo",
                 "rieter.blob:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 "rieter.upgrade",
+                "rieter.mirror:7",
             ]
         );
     }

@@ -9,6 +9,7 @@ pub mod listing;
 pub mod locks;
 pub mod maintenance;
 pub mod manifest;
+pub mod mirrors;
 pub mod packages;
 pub mod regen;
 pub mod removals;

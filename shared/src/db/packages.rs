@@ -11,11 +11,13 @@ use crate::package::PkgInfo;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
     pub id: i64,
-    pub upload_id: Uuid,
+    /// `None` for a package that came from a mirror.
+    pub upload_id: Option<Uuid>,
     pub arch: String,
     pub version: String,
     pub sha256: Digest,
-    /// Whether the upload that brought it is published (its database is live).
+    /// Whether the upload that brought it is published (its database is live); true for a
+    /// package that came from a mirror.
     pub published: bool,
 }
 
@@ -30,8 +32,8 @@ pub async fn current_for(
     sqlx::query_as!(
         Current,
         r#"select p.id, p.upload_id, p.arch, p.version, p.sha256 as "sha256: Digest",
-                  (u.status = 'published') as "published!"
-           from packages p join uploads u on u.id = p.upload_id
+                  coalesce(u.status = 'published', true) as "published!"
+           from packages p left join uploads u on u.id = p.upload_id
            where p.repo_id = $1 and p.name = $2
              and (p.arch = $3 or p.arch = 'any' or $3 = 'any')
            order by p.id"#,
@@ -46,7 +48,8 @@ pub async fn current_for(
 /// A package about to be recorded.
 pub struct NewPackage<'a> {
     pub repo_id: i64,
-    pub upload_id: Uuid,
+    /// `None` for a package from a mirror.
+    pub upload_id: Option<Uuid>,
     pub info: &'a PkgInfo,
     pub filename: &'a FileName,
     pub compressed_size: i64,
@@ -123,7 +126,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewPackage<'_>) -> Result<i64
 /// A package that was deleted.
 #[derive(Debug, Clone)]
 pub struct Deleted {
-    pub upload_id: Uuid,
+    pub upload_id: Option<Uuid>,
     pub repo_id: i64,
     pub name: String,
     pub arch: String,

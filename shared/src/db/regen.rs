@@ -81,7 +81,8 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
                   ra.signed_databases,
                   d.name as "distro: DistroName", r.name as "repo: RepoName",
                   extract(epoch from now() - ra.last_change_at)::float8 as "quiet_for!",
-                  coalesce(extract(epoch from now() - ra.dirty_since)::float8, 0) as "dirty_for!"
+                  coalesce(extract(epoch from now() - ra.dirty_since)::float8, 0) as "dirty_for!",
+                  exists (select 1 from mirrors m where m.repo_id = ra.repo_id) as "mirrored!"
            from repo_arches ra
            join repos r on r.id = ra.repo_id
            join distros d on d.id = r.distro_id
@@ -94,9 +95,13 @@ pub async fn plan(pool: &PgPool, repo_arch_id: i64, timing: Timing) -> Result<Pl
     let Some(row) = row else {
         return Ok(Plan::Gone);
     };
-    if row.change_seq <= row.built_seq {
+    // A mirror's databases are the upstream's, made live by its syncs: never rebuilt here.
+    if row.change_seq <= row.built_seq || row.mirrored {
         sqlx::query!(
-            "update repo_arches set regen_pending = false, dirty_since = null where id = $1",
+            "update repo_arches
+             set regen_pending = false, dirty_since = null,
+                 built_seq = greatest(built_seq, change_seq)
+             where id = $1",
             repo_arch_id
         )
         .execute(&mut *tx)
@@ -311,7 +316,10 @@ pub async fn finish(
 /// job was lost (a crash between clearing the flag and publishing).
 pub async fn stranded(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
-        "select id from repo_arches where change_seq > built_seq and not regen_pending order by id"
+        "select id from repo_arches ra
+         where change_seq > built_seq and not regen_pending
+           and not exists (select 1 from mirrors m where m.repo_id = ra.repo_id)
+         order by id"
     )
     .fetch_all(executor)
     .await

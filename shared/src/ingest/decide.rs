@@ -65,12 +65,11 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn current(id: i64, version: &str, sha: &str) -> Current {
         Current {
             id,
-            upload_id: Uuid::nil(),
+            upload_id: None,
             arch: "x86_64".into(),
             version: version.into(),
             sha256: d(sha),

@@ -25,7 +25,7 @@ use crate::actor::Actor;
 use crate::blobs::{self, BlobError, BlobStore, Digest, Source};
 use crate::db::locks::{self, Lock};
 use crate::db::uploads::{self, UploadStatus};
-use crate::db::{DbError, catalogue, events, packages, regen};
+use crate::db::{DbError, catalogue, events, mirrors, packages, regen};
 use crate::names::{ArchName, DistroName, RepoName};
 use crate::package::ParsedPackage;
 use crate::signing::SignatureFile;
@@ -109,6 +109,14 @@ pub async fn record(
     };
     let actor = actor.as_ref();
     let repo_id = catalogue::ensure_repo(&mut tx, pkg.distro, pkg.repo).await?;
+    // The api refuses uploads into a mirror; this catches one accepted just before the
+    // repository became a mirror.
+    if let Some(upstream) = mirrors::upstream_of_repo(&mut *tx, repo_id).await? {
+        let reason = crate::mirror::read_only_reason(pkg.distro, pkg.repo, &upstream);
+        uploads::fail(&mut *tx, pkg.upload_id, &reason).await?;
+        tx.commit().await?;
+        return Ok(Outcome::Refused(reason));
+    }
     lock_package_name(&mut tx, repo_id, info.name.as_str()).await?;
     let current =
         packages::current_for(&mut *tx, repo_id, info.name.as_str(), info.arch.as_str()).await?;
@@ -190,7 +198,7 @@ pub async fn record(
                 &mut tx,
                 &packages::NewPackage {
                     repo_id,
-                    upload_id: pkg.upload_id,
+                    upload_id: Some(pkg.upload_id),
                     info,
                     filename: pkg.parsed.filename(),
                     compressed_size: pkg.size,

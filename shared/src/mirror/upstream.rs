@@ -28,7 +28,8 @@ pub enum UpstreamError {
 /// A validated upstream URL template. `$repo` and `$arch` are replaced by the mirrored
 /// repository's name and each of its architectures; the file names follow as one more path
 /// segment each.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
 pub struct Upstream(String);
 
 /// The longest template accepted.
@@ -73,6 +74,36 @@ impl Upstream {
             .expect("an http(s) URL has a path")
             .pop_if_empty()
             .push(file.as_str());
+        url
+    }
+
+    /// Where the upstream's `lastupdate` would be: the directory above the first path segment
+    /// holding a variable (`https://host/archlinux/$repo/os/$arch` has it at
+    /// `https://host/archlinux/lastupdate`, as Arch's mirrors do), or the directory itself
+    /// when the template has no variable in its path.
+    pub fn lastupdate_url(&self) -> Url {
+        let mut url = Url::parse(&expand(&self.0, "repo", "arch"))
+            .expect("a parsed template expands to a URL");
+        let template = Url::parse(&self.0.replace('$', "%24"))
+            .expect("a parsed template with its `$` escaped is a URL");
+        let kept: Vec<String> = template
+            .path_segments()
+            .map(|segments| {
+                segments
+                    .take_while(|segment| !segment.contains("%24"))
+                    .filter(|segment| !segment.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        {
+            let mut path = url.path_segments_mut().expect("an http(s) URL has a path");
+            path.clear();
+            for segment in &kept {
+                path.push(segment);
+            }
+            path.push("lastupdate");
+        }
         url
     }
 }
@@ -121,7 +152,20 @@ mod tests {
             upstream.file_url(&repo, &arch, &odd).as_str(),
             "https://mirror.example/core/os/x86_64/a%23b%3Fc-1:2+x-1-x86_64.pkg.tar.zst"
         );
+        assert_eq!(
+            upstream.lastupdate_url().as_str(),
+            "https://mirror.example/lastupdate"
+        );
+        let deeper = Upstream::parse("https://host/archlinux/$repo/os/$arch").unwrap();
+        assert_eq!(
+            deeper.lastupdate_url().as_str(),
+            "https://host/archlinux/lastupdate"
+        );
         let plain = Upstream::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            plain.lastupdate_url().as_str(),
+            "http://127.0.0.1:8080/lastupdate"
+        );
         assert_eq!(
             plain.file_url(&repo, &arch, &db).as_str(),
             "http://127.0.0.1:8080/core.db"

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::{LogFormat, Secret, SettingsError};
 use crate::blobs::{Location, S3Options};
-use crate::names::ArchName;
+use crate::mirror::admin::Declared;
+use crate::mirror::{MirrorSpec, SpecInput, Upstream};
+use crate::names::{ArchName, DistroName, RepoName};
 use crate::package::Limits;
 use crate::signing::KeyEncryptionKey;
 use serde::Deserialize;
@@ -65,6 +67,14 @@ pub struct WorkerConfig {
     /// Repository architectures regenerated at once by this process.
     #[serde(default = "default_regen_concurrency")]
     pub regen_concurrency: usize,
+    /// Mirror syncs run at once by this process.
+    #[serde(default = "default_mirror_concurrency")]
+    pub mirror_concurrency: usize,
+    /// Mirrors that exist with these settings, applied at each start of a worker
+    /// (`[[mirrors]]` tables in the configuration file; see docs/mirrors.md). Mirrors created
+    /// through the API are left alone.
+    #[serde(default)]
+    pub mirrors: Vec<MirrorDeclaration>,
     /// Seconds without a new package (and with no upload of the repository waiting to be
     /// parsed) before its databases are rebuilt.
     #[serde(default = "default_quiet_period_secs")]
@@ -111,7 +121,7 @@ pub struct WorkerConfig {
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
     /// Database connections this worker may hold (default: `parse_concurrency` +
-    /// `regen_concurrency` + 4, for the job queues' polling, heartbeats and the sweep). Fewer
+    /// `regen_concurrency` + `mirror_concurrency` + 4, for the job queues' polling, heartbeats and the sweep). Fewer
     /// makes jobs wait for a connection.
     pub worker_db_connections: Option<u32>,
     /// Unique name of this process among the workers (default: host name and pid).
@@ -128,6 +138,26 @@ fn cpus() -> usize {
 }
 fn default_regen_concurrency() -> usize {
     2
+}
+fn default_mirror_concurrency() -> usize {
+    2
+}
+
+/// A mirror as the configuration file declares it (the API's fields; the keyring is read from
+/// a file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorDeclaration {
+    pub distro: DistroName,
+    pub repo: RepoName,
+    pub upstream: String,
+    pub arches: Vec<ArchName>,
+    pub interval_secs: u32,
+    pub keep_signatures: Option<bool>,
+    /// An armored keyring the upstream's databases and packages must be signed by.
+    pub verify_keyring_file: Option<PathBuf>,
+    pub max_concurrent_downloads: Option<u32>,
+    pub bandwidth_limit_bytes_per_sec: Option<u64>,
 }
 fn default_quiet_period_secs() -> f64 {
     3.0
@@ -182,6 +212,41 @@ impl WorkerConfig {
         Ok(config)
     }
 
+    /// The mirrors `mirrors` declares, validated.
+    pub fn declared_mirrors(&self) -> Result<Vec<Declared>, SettingsError> {
+        self.mirrors
+            .iter()
+            .map(|m| {
+                let invalid = |reason: String| {
+                    SettingsError::invalid("mirrors", format!("{}/{}: {reason}", m.distro, m.repo))
+                };
+                let verify_signatures = m
+                    .verify_keyring_file
+                    .as_ref()
+                    .map(|path| {
+                        std::fs::read_to_string(path)
+                            .map_err(|e| invalid(format!("reading {}: {e}", path.display())))
+                    })
+                    .transpose()?;
+                let spec = MirrorSpec::validate(SpecInput {
+                    upstream: Upstream::parse(&m.upstream).map_err(|e| invalid(e.to_string()))?,
+                    arches: m.arches.clone(),
+                    interval_secs: m.interval_secs,
+                    keep_signatures: m.keep_signatures,
+                    verify_signatures,
+                    max_concurrent_downloads: m.max_concurrent_downloads,
+                    bandwidth_limit_bytes_per_sec: m.bandwidth_limit_bytes_per_sec,
+                })
+                .map_err(|e| invalid(e.to_string()))?;
+                Ok(Declared {
+                    distro: m.distro.clone(),
+                    repo: m.repo.clone(),
+                    spec,
+                })
+            })
+            .collect()
+    }
+
     /// The blob store `storage` names.
     pub fn blob_location(&self) -> Result<Location, SettingsError> {
         Location::parse(self.storage.as_deref(), &self.data_dir)
@@ -221,6 +286,8 @@ impl WorkerConfig {
         };
         positive("parse_concurrency", self.parse_concurrency() > 0)?;
         positive("regen_concurrency", self.regen_concurrency > 0)?;
+        positive("mirror_concurrency", self.mirror_concurrency > 0)?;
+        self.declared_mirrors()?;
         positive("heartbeat_secs", self.heartbeat_secs > 0)?;
         positive("sweep_interval_secs", self.sweep_interval_secs > 0)?;
         positive("max_parse_cpu_secs", self.max_parse_cpu_secs > 0)?;
@@ -267,7 +334,8 @@ impl WorkerConfig {
     /// The size of this worker's connection pool.
     pub fn db_connections(&self) -> u32 {
         self.worker_db_connections.unwrap_or_else(|| {
-            let jobs = self.parse_concurrency() + self.regen_concurrency + 4;
+            let jobs =
+                self.parse_concurrency() + self.regen_concurrency + self.mirror_concurrency + 4;
             u32::try_from(jobs).unwrap_or(u32::MAX)
         })
     }

@@ -3,12 +3,13 @@
 
 pub mod parse_upload;
 pub mod regenerate;
+pub mod sync_mirror;
 
 use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
-use rieter::jobs::{Job, ParseUpload, Regenerate};
+use rieter::jobs::{Job, ParseUpload, Regenerate, SyncMirror};
 
 use crate::state::SharedState;
 
@@ -29,8 +30,10 @@ pub fn register(monitor: Monitor, state: SharedState) -> Monitor {
     let name = state.config.worker_name();
     let parse_state = state.clone();
     let parse_name = name.clone();
-    let regen_state = state;
-    let regen_name = name;
+    let regen_state = state.clone();
+    let regen_name = name.clone();
+    let mirror_state = state;
+    let mirror_name = name;
     monitor
         .register(move |restarts| {
             let concurrency = regen_state.config.regen_concurrency;
@@ -57,5 +60,18 @@ pub fn register(monitor: Monitor, state: SharedState) -> Monitor {
                 .concurrency(concurrency)
                 .catch_panic()
                 .build(parse_upload::run)
+        })
+        .register(move |restarts| {
+            let concurrency = mirror_state.config.mirror_concurrency;
+            let backend = PostgresStorage::<SyncMirror>::new(&mirror_state.pool)
+                .with_config(queue_config::<SyncMirror>(&mirror_state, concurrency))
+                .with_pubsub()
+                .poll_with_interval(POLL_INTERVAL);
+            WorkerBuilder::new(format!("{mirror_name}-mirror-{restarts}"))
+                .backend(backend)
+                .data(mirror_state.clone())
+                .concurrency(concurrency)
+                .catch_panic()
+                .build(sync_mirror::run)
         })
 }

@@ -86,7 +86,8 @@ pub struct PackageDetail {
     pub makedepends: Vec<String>,
     pub checkdepends: Vec<String>,
     pub xdata: Vec<String>,
-    pub upload_id: uuid::Uuid,
+    /// `None` for a package from a mirror.
+    pub upload_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     /// Architectures whose databases list it: its own, or every one of the repository for
     /// `any` packages.

@@ -1,0 +1,323 @@
+//! Making a sync's state live, all at once: in one transaction, each changed architecture's
+//! packages replace its catalogue entries, its manifest switches to the upstream's own
+//! database bytes (and signatures) and to the package files they name, and the sync is closed.
+//! Every blob is in the store and held before this runs.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use sqlx::PgConnection;
+
+use super::fetch::Validators;
+use super::sync::{SyncContext, SyncError, decode_signature};
+use crate::blobs::{self, Digest, Source};
+use crate::db::manifest::{self, Entry};
+use crate::db::mirrors::{self, ArchState, MirrorRecord};
+use crate::db::{catalogue, packages, regen};
+use crate::names::{ArchName, FileName};
+use crate::publish::DbFileNames;
+use crate::repo_db::{self, DbEntry, SyncEntry};
+
+/// A file fetched from the upstream, complete in scratch.
+#[derive(Debug, Clone)]
+pub struct UpstreamFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub digest: Digest,
+}
+
+/// One architecture's new upstream state, fetched, verified and read.
+#[derive(Debug)]
+pub struct UpstreamArch {
+    pub arch: ArchName,
+    pub db: UpstreamFile,
+    pub files: Option<UpstreamFile>,
+    pub db_sig: Option<Vec<u8>>,
+    pub files_sig: Option<Vec<u8>>,
+    pub validators: Validators,
+    pub entries: Vec<SyncEntry>,
+}
+
+/// Makes `changed` live and closes the sync as succeeded. Returns the repository's package
+/// count, or `None` if the mirror was deleted meanwhile (nothing changes then).
+pub async fn publish(
+    ctx: &SyncContext,
+    mirror: &MirrorRecord,
+    sync_id: i64,
+    changed: &[UpstreamArch],
+    lastupdate: Option<i64>,
+) -> Result<Option<i64>, SyncError> {
+    let names = DbFileNames::new(&mirror.repo);
+    let mut tx = ctx.pool.begin().await?;
+    // Blobs first (claiming may write to the store); rows are locked only after that.
+    let mut signatures: HashMap<FileName, (Digest, i64)> = HashMap::new();
+    for upstream in changed {
+        for file in [Some(&upstream.db), upstream.files.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            blobs::claim(
+                &mut tx,
+                &ctx.store,
+                &file.digest,
+                file.size,
+                Source::File(&file.path),
+            )
+            .await?;
+        }
+        let database_signatures = [
+            upstream.db_sig.as_ref(),
+            upstream.files.as_ref().and(upstream.files_sig.as_ref()),
+        ];
+        for sig in database_signatures.into_iter().flatten() {
+            claim_bytes(&mut tx, ctx, sig).await?;
+        }
+        if mirror.spec.keep_signatures {
+            for entry in &upstream.entries {
+                if signatures.contains_key(&entry.filename) {
+                    continue;
+                }
+                if let Some(sig) = entry.pgpsig.as_deref().and_then(decode_signature) {
+                    let digest = claim_bytes(&mut tx, ctx, &sig).await?;
+                    signatures.insert(entry.filename.clone(), (digest, sig.len() as i64));
+                }
+            }
+        }
+    }
+    if !lock_mirror(&mut tx, mirror.id).await? {
+        return Ok(None);
+    }
+    for upstream in changed {
+        let repo_arch_id =
+            catalogue::ensure_repo_arch(&mut tx, mirror.repo_id, &upstream.arch).await?;
+        regen::lock_target(&mut tx, repo_arch_id).await?;
+        replace_catalogue(
+            &mut tx,
+            mirror.repo_id,
+            &upstream.arch,
+            &upstream.entries,
+            &signatures,
+        )
+        .await?;
+        let listing = listing(&names, upstream, &signatures);
+        let live = manifest::current(&mut *tx, repo_arch_id).await?;
+        let change = manifest::diff(&live, listing);
+        manifest::switch(&mut tx, repo_arch_id, &change, ctx.grace).await?;
+        let signed = upstream.db_sig.is_some();
+        mark_published(&mut tx, repo_arch_id, upstream.entries.len(), signed).await?;
+        mirrors::set_arch_state(
+            &mut *tx,
+            mirror.id,
+            &upstream.arch,
+            &ArchState {
+                etag: upstream.validators.etag.clone(),
+                last_modified: upstream.validators.last_modified.clone(),
+                db_digest: upstream.db.digest.clone(),
+            },
+        )
+        .await?;
+    }
+    mirrors::release_held(&mut tx, mirror.id).await?;
+    let count = package_count(&mut tx, mirror.repo_id).await?;
+    mirrors::succeed(&mut tx, mirror.id, sync_id, count, lastupdate).await?;
+    tx.commit().await?;
+    Ok(Some(count))
+}
+
+async fn claim_bytes(
+    tx: &mut PgConnection,
+    ctx: &SyncContext,
+    bytes: &[u8],
+) -> Result<Digest, SyncError> {
+    let digest = Digest::of(bytes);
+    blobs::claim(
+        tx,
+        &ctx.store,
+        &digest,
+        bytes.len() as u64,
+        Source::Bytes(Bytes::copy_from_slice(bytes)),
+    )
+    .await?;
+    Ok(digest)
+}
+
+async fn lock_mirror(tx: &mut PgConnection, mirror_id: i64) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!("select id from mirrors where id = $1 for update", mirror_id)
+        .fetch_optional(tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// What the architecture serves after the switch: the upstream's databases under both names
+/// (with their signatures), every package, and each package's signature when kept.
+fn listing(
+    names: &DbFileNames,
+    upstream: &UpstreamArch,
+    signatures: &HashMap<FileName, (Digest, i64)>,
+) -> Vec<Entry> {
+    let mut listing = Vec::with_capacity(2 * upstream.entries.len() + 8);
+    let mut add = |filename: &FileName, digest: &Digest, size: i64| {
+        listing.push(Entry {
+            filename: filename.clone(),
+            digest: digest.clone(),
+            size,
+        });
+    };
+    let databases = [
+        (
+            &names.db,
+            &names.db_link,
+            Some(&upstream.db),
+            upstream.db_sig.as_ref(),
+        ),
+        (
+            &names.files,
+            &names.files_link,
+            upstream.files.as_ref(),
+            upstream.files_sig.as_ref(),
+        ),
+    ];
+    for (name, link, file, sig) in databases {
+        let Some(file) = file else { continue };
+        for name in [name, link] {
+            add(name, &file.digest, file.size as i64);
+            if let Some(sig) = sig {
+                let sig_name = FileName::signature_of(name).expect("room for `.sig`");
+                add(&sig_name, &Digest::of(sig), sig.len() as i64);
+            }
+        }
+    }
+    for entry in &upstream.entries {
+        add(&entry.filename, &entry.sha256, entry.compressed_size);
+        if let Some((digest, size)) = signatures.get(&entry.filename)
+            && let Ok(sig_name) = FileName::signature_of(&entry.filename)
+        {
+            add(&sig_name, digest, *size);
+        }
+    }
+    listing
+}
+
+/// Makes the catalogue's packages of `arch` (and `any`) those of the upstream's database:
+/// packages it no longer lists leave, new and changed ones come in, identical ones stay. An
+/// `any` package another architecture still serves stays for it.
+async fn replace_catalogue(
+    tx: &mut PgConnection,
+    repo_id: i64,
+    arch: &ArchName,
+    entries: &[SyncEntry],
+    signatures: &HashMap<FileName, (Digest, i64)>,
+) -> Result<(), SyncError> {
+    let existing = sqlx::query!(
+        r#"select id, arch, name, filename, sha256 as "sha256: Digest" from packages
+           where repo_id = $1 and (arch = $2 or arch = 'any')"#,
+        repo_id,
+        arch.as_str()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let served_elsewhere: HashSet<String> = sqlx::query_scalar!(
+        "select f.filename from published_files f
+         join repo_arches ra on ra.id = f.repo_arch_id
+         where ra.repo_id = $1 and ra.arch <> $2 and f.retired_until is null",
+        repo_id,
+        arch.as_str()
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let wanted: HashMap<(&str, &str), &SyncEntry> = entries
+        .iter()
+        .map(|e| ((e.info.arch.as_str(), e.info.name.as_str()), e))
+        .collect();
+    let mut kept = HashSet::new();
+    let mut leaving = Vec::new();
+    for p in &existing {
+        match wanted.get(&(p.arch.as_str(), p.name.as_str())) {
+            Some(entry) if entry.sha256 == p.sha256 => {
+                kept.insert((p.arch.as_str(), p.name.as_str()));
+            }
+            Some(_) => leaving.push(p.id),
+            None if p.arch == ArchName::ANY && served_elsewhere.contains(&p.filename) => {}
+            None => leaving.push(p.id),
+        }
+    }
+    if !leaving.is_empty() {
+        packages::delete(&mut *tx, &leaving).await?;
+    }
+    for entry in entries {
+        if kept.contains(&(entry.info.arch.as_str(), entry.info.name.as_str())) {
+            continue;
+        }
+        let md5 = entry.md5.as_deref().unwrap_or("");
+        let files = entry.files.as_deref().unwrap_or(&[]);
+        let mut db_entry = DbEntry::new(
+            &entry.info,
+            entry.filename.as_str(),
+            entry.compressed_size,
+            md5,
+            entry.sha256.as_str(),
+        );
+        db_entry.pgpsig = entry.pgpsig.as_deref();
+        let members = repo_db::render_members(&db_entry, files)?;
+        // A kept signature is the package's, as an uploaded one is: served as `.sig`.
+        let signature = match (&entry.pgpsig, signatures.get(&entry.filename)) {
+            (Some(base64), Some((digest, size))) => Some(packages::NewSignature {
+                base64: base64.clone(),
+                digest: digest.clone(),
+                size: *size as i32,
+            }),
+            _ => None,
+        };
+        packages::insert(
+            &mut *tx,
+            &packages::NewPackage {
+                repo_id,
+                upload_id: None,
+                info: &entry.info,
+                filename: &entry.filename,
+                compressed_size: entry.compressed_size,
+                sha256: &entry.sha256,
+                md5,
+                files,
+                db_member: &members.db,
+                files_member: &members.files,
+                signature: signature.as_ref(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records that the architecture's databases are live with `packages` packages: nothing is
+/// left for a regeneration to build (a mirror's databases are the upstream's).
+async fn mark_published(
+    tx: &mut PgConnection,
+    repo_arch_id: i64,
+    packages: usize,
+    signed: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update repo_arches
+         set built_seq = change_seq, dirty_since = null, published_at = now(),
+             build_count = build_count + 1, package_count = $2,
+             signed_databases = signed_databases or $3
+         where id = $1",
+        repo_arch_id,
+        packages as i64,
+        signed
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The repository's packages in the catalogue.
+pub async fn package_count(tx: &mut PgConnection, repo_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!("select package_count from repos where id = $1", repo_id)
+        .fetch_one(tx)
+        .await
+}
