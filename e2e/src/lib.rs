@@ -10,6 +10,7 @@ pub mod pacman;
 pub mod procs;
 pub mod python;
 pub mod s3;
+pub mod upstream;
 
 use std::fs::File;
 use std::net::TcpListener;
