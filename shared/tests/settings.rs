@@ -247,3 +247,41 @@ fn s3_settings_are_keys_of_both_binaries_and_the_secret_is_never_printed() {
     .to_string();
     assert!(err.contains("RIETER_S3_ALLOW_HTTP"), "{err}");
 }
+
+#[test]
+fn mirrors_are_declared_in_the_file_whatever_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // No extension: the file is TOML all the same.
+    let file = dir.path().join("config");
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://x\"\n\
+         [[mirrors]]\n\
+         distro = \"arch\"\nrepo = \"core\"\n\
+         upstream = \"https://mirror.example/$repo/os/$arch\"\n\
+         arches = [\"x86_64\", \"aarch64\"]\ninterval_secs = 600\n",
+    )
+    .unwrap();
+    let config = worker(&[("RIETER_CONFIG", path(&file))]).unwrap();
+    let declared = config.declared_mirrors().unwrap();
+    assert_eq!(declared.len(), 1);
+    assert_eq!(declared[0].repo.as_str(), "core");
+    assert_eq!(declared[0].spec.arches.len(), 2);
+    assert_eq!(declared[0].spec.interval.as_secs(), 600);
+
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://x\"\n\
+         [[mirrors]]\n\
+         distro = \"arch\"\nrepo = \"core\"\nupstream = \"ftp://host/$repo\"\n\
+         arches = [\"x86_64\"]\ninterval_secs = 600\n",
+    )
+    .unwrap();
+    let refused = worker(&[("RIETER_CONFIG", path(&file))])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("mirrors") && refused.contains("arch/core") && refused.contains("ftp"),
+        "{refused}"
+    );
+}

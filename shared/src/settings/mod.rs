@@ -143,7 +143,10 @@ pub fn load_from<T: DeserializeOwned>(
     }
     let known = namespace::known_keys();
     // Read once: the keys checked are the values loaded.
+    // Always TOML: without a format, `config` guesses it from the extension and quietly
+    // reads nothing from a file that has none (`RIETER_CONFIG=/etc/rieter/config`).
     let file = config::File::from(path.clone())
+        .format(config::FileFormat::Toml)
         .required(false)
         .collect()
         .map_err(|e| SettingsError::File {
