@@ -102,8 +102,16 @@ impl Upstream {
         std::fs::create_dir_all(&dir)?;
         let mut copied = Vec::new();
         for package in packages {
-            let target = dir.join(package.file_name().context("a package file name")?);
+            let name = package.file_name().context("a package file name")?;
+            let target = dir.join(name);
             std::fs::copy(package, &target)?;
+            // A signature beside the package goes with it: repo-add puts it in `%PGPSIG%`.
+            let mut sig_name = name.to_owned();
+            sig_name.push(".sig");
+            let sig = package.with_file_name(&sig_name);
+            if sig.exists() {
+                std::fs::copy(&sig, dir.join(&sig_name))?;
+            }
             copied.push(target);
         }
         let db = dir.join(format!("{repo}.db.tar.gz"));
@@ -145,6 +153,23 @@ impl Upstream {
         );
         for file in files {
             std::fs::remove_file(dir.join(file))?;
+        }
+        Ok(())
+    }
+
+    /// Signs `repo/os/arch`'s databases with `sign` (detached, binary), under each of their
+    /// names, as `repo-add --sign` does.
+    pub fn sign_databases(
+        &self,
+        repo: &str,
+        arch: &str,
+        sign: impl Fn(&Path) -> anyhow::Result<Vec<u8>>,
+    ) -> anyhow::Result<()> {
+        let dir = self.dir(repo, arch);
+        for (archive, link) in [("db.tar.gz", "db"), ("files.tar.gz", "files")] {
+            let signature = sign(&dir.join(format!("{repo}.{archive}")))?;
+            std::fs::write(dir.join(format!("{repo}.{archive}.sig")), &signature)?;
+            std::fs::write(dir.join(format!("{repo}.{link}.sig")), &signature)?;
         }
         Ok(())
     }

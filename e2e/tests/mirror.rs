@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rieter_e2e::api::Auth;
+use rieter_e2e::gpg::Packager;
 use rieter_e2e::pacman::Pacman;
 use rieter_e2e::upstream::Upstream;
 use rieter_e2e::{API_KEY, Build, Options, Rieter};
@@ -402,4 +403,157 @@ async fn a_failed_sync_changes_nothing_and_the_next_one_resumes() {
     let m = mirror(&rieter, id).await;
     assert!(!m["last_success_at"].is_null());
     assert_eq!(m["last_sync"]["status"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_upstream_is_verified_and_its_signatures_served() {
+    let rieter = Rieter::start(Options::default()).await.unwrap();
+    let upstream = Upstream::start().await.unwrap();
+    let packager = Packager::new("Upstream Packager <up@example.org>").unwrap();
+    // The package and its signature, side by side, as a packager hands them to repo-add.
+    let staging = tempfile::tempdir().unwrap();
+    let built = Build::new("signed-a", "1.0").build_one().unwrap();
+    let package = staging.path().join(file_name(&built));
+    std::fs::copy(&built, &package).unwrap();
+    let package_sig = packager.sign(&package).unwrap();
+    std::fs::write(
+        staging.path().join(format!("{}.sig", file_name(&built))),
+        &package_sig,
+    )
+    .unwrap();
+    upstream.add("core", "x86_64", &[&package]).unwrap();
+    upstream
+        .sign_databases("core", "x86_64", |f| packager.sign(f))
+        .unwrap();
+
+    let id = create_mirror(
+        &rieter,
+        json!({"distro": "s", "repo": "core", "upstream": upstream.template(),
+               "arches": ["x86_64"], "interval_secs": 3600,
+               "verify_signatures": packager.public_key().unwrap()}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let sync = wait_sync(&rieter, id, &Value::Null).await.unwrap();
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+
+    // The upstream's own signatures are served beside its databases and packages.
+    let (status, db_sig) = served(&rieter, "/s/core/x86_64/core.db.sig").await;
+    assert_eq!(status, 200);
+    assert_eq!(db_sig, read(upstream.path("core", "x86_64", "core.db.sig")));
+    let (status, sig) = served(
+        &rieter,
+        &format!("/s/core/x86_64/{}.sig", file_name(&built)),
+    )
+    .await;
+    assert_eq!((status, sig), (200, package_sig));
+
+    // So pacman, trusting the upstream's key alone, requires and accepts them.
+    let pacman = Pacman::with_sig_level(
+        &[("core", &rieter.url("/s/core/$arch"))],
+        "Required DatabaseRequired",
+    )
+    .unwrap();
+    pacman
+        .trust(&packager.public_key().unwrap(), &packager.fingerprint)
+        .unwrap();
+    pacman.ok(&["-Sy"]).unwrap();
+    pacman.ok(&["-S", "--noconfirm", "signed-a"]).unwrap();
+
+    // A mirror that trusts another key refuses the same upstream, and serves nothing.
+    let stranger = Packager::new("Someone Else <else@example.org>").unwrap();
+    let id = create_mirror(
+        &rieter,
+        json!({"distro": "s2", "repo": "core", "upstream": upstream.template(),
+               "arches": ["x86_64"], "interval_secs": 3600,
+               "verify_signatures": stranger.public_key().unwrap()}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let sync = wait_sync(&rieter, id, &Value::Null).await.unwrap();
+    assert_eq!(sync["status"], "failed", "{sync}");
+    assert!(
+        sync["error"].as_str().unwrap().contains("signature"),
+        "{sync}"
+    );
+    let (status, _) = served(&rieter, "/s2/core/x86_64/core.db").await;
+    assert_eq!(status, 404);
+    // A keyring that is not one is refused when the mirror is created.
+    let resp = rieter
+        .client
+        .post(rieter.url("/api/v1/mirrors"))
+        .bearer_auth(API_KEY)
+        .json(
+            &json!({"distro": "s", "repo": "third", "upstream": upstream.template(),
+                      "arches": ["x86_64"], "interval_secs": 3600,
+                      "verify_signatures": "not a key"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declared_mirrors_exist_and_sync_on_their_schedule() {
+    let upstream = Upstream::start().await.unwrap();
+    let a = Build::new("decl-a", "1.0").build_one().unwrap();
+    upstream.add("core", "x86_64", &[&a]).unwrap();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("rieter.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mirrors]]\ndistro = \"decl\"\nrepo = \"core\"\nupstream = \"{}\"\n\
+             arches = [\"x86_64\"]\ninterval_secs = 3600\nmax_concurrent_downloads = 2\n",
+            upstream.template()
+        ),
+    )
+    .unwrap();
+    let rieter = Rieter::start(Options {
+        env: vec![("RIETER_CONFIG".into(), config.display().to_string())],
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    // Declared by the workers as they start.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let list = loop {
+        let (status, list) = rieter
+            .get_json("/api/v1/mirrors", Auth::Bearer(API_KEY))
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        if list["total"] != 0 || Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(list["total"], 1, "{list}");
+    let declared = &list["items"][0];
+    assert_eq!(declared["declared"], true);
+    assert_eq!(declared["max_concurrent_downloads"], 2);
+    let id = declared["id"].as_i64().unwrap();
+    let first = wait_sync(&rieter, id, &Value::Null).await.unwrap();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let m = mirror(&rieter, id).await;
+    let next: chrono::DateTime<chrono::Utc> = m["next_sync_at"].as_str().unwrap().parse().unwrap();
+    let started: chrono::DateTime<chrono::Utc> =
+        first["started_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!((next - started).num_seconds(), 3600, "{m}");
+
+    // The schedule is the database's: once a sync is due, the sweep queues it.
+    let b = Build::new("decl-b", "1.0").build_one().unwrap();
+    upstream.add("core", "x86_64", &[&b]).unwrap();
+    let pool = rieter.db.pool().await.unwrap();
+    sqlx::query("update mirrors set next_sync_at = now() where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let second = wait_sync(&rieter, id, &first["started_at"]).await.unwrap();
+    assert_eq!(second["status"], "succeeded", "{second}");
+    assert_eq!(second["packages"], 2);
 }
