@@ -557,3 +557,72 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     assert_eq!(second["status"], "succeeded", "{second}");
     assert_eq!(second["packages"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_architecture_serves_its_upstream_and_any_packages_are_shared() {
+    let rieter = Rieter::start(Options::default()).await.unwrap();
+    let upstream = Upstream::start().await.unwrap();
+    let x = Build::new("multi-x", "1.0").build_one().unwrap();
+    let a = Build::new("multi-a", "1.0")
+        .arch("aarch64")
+        .build_one()
+        .unwrap();
+    let both = Build::new("multi-both", "1.0")
+        .arch("any")
+        .build_one()
+        .unwrap();
+    upstream.add("core", "x86_64", &[&x, &both]).unwrap();
+    upstream.add("core", "aarch64", &[&a, &both]).unwrap();
+    upstream.set_lastupdate(1000).unwrap();
+    let id = create_mirror(
+        &rieter,
+        json!({"distro": "multi", "repo": "core", "upstream": upstream.template(),
+               "arches": ["x86_64", "aarch64"], "interval_secs": 3600}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let sync = wait_sync(&rieter, id, &Value::Null).await.unwrap();
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+    assert_eq!(sync["packages"], 3);
+    // The `any` package once, though both databases list it.
+    assert_eq!(
+        sync["downloaded_bytes"].as_i64().unwrap(),
+        size(&x) + size(&a) + size(&both)
+    );
+    for arch in ["x86_64", "aarch64"] {
+        let (_, db) = served(&rieter, &format!("/multi/core/{arch}/core.db")).await;
+        assert_eq!(
+            db,
+            read(upstream.path("core", arch, "core.db.tar.gz")),
+            "{arch}"
+        );
+        let (status, _) =
+            served(&rieter, &format!("/multi/core/{arch}/{}", file_name(&both))).await;
+        assert_eq!(status, 200, "{arch}");
+    }
+    let (status, _) = served(&rieter, &format!("/multi/core/x86_64/{}", file_name(&a))).await;
+    assert_eq!(status, 404);
+
+    // Dropped by one architecture only, the `any` package stays for the other.
+    upstream
+        .remove("core", "aarch64", &["multi-both"], &[])
+        .unwrap();
+    upstream.set_lastupdate(2000).unwrap();
+    let sync = sync_now(&rieter, id).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+    assert_eq!(sync["packages"], 3, "{sync}");
+    let pacman = Pacman::new(&[("core", &rieter.url("/multi/core/$arch"))]).unwrap();
+    pacman.ok(&["-Sy"]).unwrap();
+    pacman
+        .ok(&["-S", "--noconfirm", "multi-both", "multi-x"])
+        .unwrap();
+    // Dropped by both, it leaves the catalogue.
+    upstream
+        .remove("core", "x86_64", &["multi-both"], &[])
+        .unwrap();
+    upstream.set_lastupdate(3000).unwrap();
+    let sync = sync_now(&rieter, id).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+    assert_eq!(sync["packages"], 2, "{sync}");
+}
