@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use reqwest::StatusCode;
 use rieter_e2e::api::Auth;
 use rieter_e2e::gpg::Packager;
+use rieter_e2e::html::{Browser, field_value};
 use rieter_e2e::pacman::Pacman;
 use rieter_e2e::upstream::Upstream;
 use rieter_e2e::{API_KEY, Build, Options, Rieter};
@@ -403,6 +405,45 @@ async fn a_failed_sync_changes_nothing_and_the_next_one_resumes() {
     let m = mirror(&rieter, id).await;
     assert!(!m["last_success_at"].is_null());
     assert_eq!(m["last_sync"]["status"], "failed");
+
+    // The web UI: the repository page says it is a mirror whose last sync failed; the reason
+    // and "Sync now" are for admins, on that page and on the mirrors page.
+    let mut visitor = Browser::new(&rieter);
+    let page = visitor.get("/m/extra").await;
+    let html = page.assert_html("a mirror's repository page", StatusCode::OK);
+    assert!(html.contains("A mirror"), "{html}");
+    assert!(html.contains("The last sync failed"), "{html}");
+    assert!(!html.contains("Sync now"), "{html}");
+    let mut admin = Browser::new(&rieter);
+    admin.sign_in(API_KEY).await;
+    let page = admin.get("/m/extra").await;
+    let html = page.assert_html("a mirror's repository page, for an admin", StatusCode::OK);
+    assert!(
+        html.contains("Sync now") && html.contains("error sending request"),
+        "{html}"
+    );
+    let page = admin.get("/admin/mirrors").await;
+    let html = page
+        .assert_html("the mirrors page", StatusCode::OK)
+        .to_owned();
+    assert!(
+        html.contains("m/extra") && html.contains("failed"),
+        "{html}"
+    );
+    let csrf = field_value(&html, "csrf").unwrap();
+    let before = m["last_sync"]["started_at"].clone();
+    let page = admin
+        .post(&format!("/admin/mirrors/{id}/sync"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let sync = wait_sync(&rieter, id, &before).await.unwrap();
+    assert_eq!(
+        sync["status"], "failed",
+        "the upstream is still gone: {sync}"
+    );
+    // Without the form's token, nothing is queued.
+    let page = admin.post(&format!("/admin/mirrors/{id}/sync"), &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,6 +18,7 @@ struct AdminPage {
     who: String,
     abilities: Vec<String>,
     may_manage_keys: bool,
+    may_manage_mirrors: bool,
 }
 
 #[handler]
@@ -35,5 +36,6 @@ pub async fn admin(state: Data<&AppState>, req: &Request) -> Response {
         who: visitor.describe(),
         abilities,
         may_manage_keys: visitor.principal.may(Action::ManageKeys),
+        may_manage_mirrors: visitor.principal.may(Action::ManageMirrors),
     })
 }

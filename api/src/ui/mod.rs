@@ -17,6 +17,7 @@ mod home;
 mod keys;
 mod links;
 mod login;
+mod mirrors;
 mod package;
 mod page;
 mod remove;
@@ -47,6 +48,8 @@ impl<E: Endpoint> WithPages<E> {
             .at("/admin", get(admin::admin))
             .at("/admin/keys", get(keys::list_keys).post(keys::create_key))
             .at("/admin/keys/:id/revoke", post(keys::revoke_key))
+            .at("/admin/mirrors", get(mirrors::list_mirrors))
+            .at("/admin/mirrors/:id/sync", post(mirrors::sync_mirror))
             .at(
                 "/admin/remove/:distro/:repo/:arch/:name",
                 post(remove::remove_package),

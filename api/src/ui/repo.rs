@@ -10,11 +10,14 @@ use rieter::names::{DistroName, RepoName};
 use serde::Deserialize;
 
 use super::links::{self, Pager, page_number};
+use super::mirrors::MirrorLine;
 use super::page::{Layout, database_error, datetime, not_found, render, time};
 use super::rows::{PackageRow, rows};
 use super::session::visitor;
+use crate::auth::Action;
 use crate::pagination::MAX_DEPTH;
 use crate::state::AppState;
+use rieter::db::mirrors;
 
 const PER_PAGE: i64 = 50;
 
@@ -38,6 +41,10 @@ struct RepoPage {
     orders: Vec<(&'static str, String, bool)>,
     rows: Vec<PackageRow>,
     pager: Pager,
+    /// Set when the repository is a mirror.
+    mirror: Option<MirrorLine>,
+    /// The visitor may read a failed sync's reason and sync it now.
+    may_manage_mirrors: bool,
 }
 
 struct ArchLine {
@@ -58,9 +65,11 @@ pub async fn show_repo(
     req: &Request,
 ) -> Response {
     // Names that could not exist, and private distributions, are simply not found.
-    let (Ok(_), Ok(_)) = (DistroName::parse(&distro), RepoName::parse(&name)) else {
+    let (Ok(distro_name), Ok(repo_name)) = (DistroName::parse(&distro), RepoName::parse(&name))
+    else {
         return not_found();
     };
+    let repo_name = (distro_name, repo_name);
     let visitor = match visitor(&state, req).await {
         Ok(visitor) => visitor,
         Err(resp) => return resp,
@@ -91,6 +100,10 @@ pub async fn show_repo(
     };
     let Some((repo, arches)) = found else {
         return not_found();
+    };
+    let mirror = match mirrors::for_repo(&state.reads, &repo_name.0, &repo_name.1).await {
+        Ok(mirror) => mirror.map(MirrorLine::from),
+        Err(err) => return database_error("loading a repository page", err),
     };
     let counting = Counting::Known(repo.package_count);
     let listed = match packages::list(&state.reads, &hidden, &filter, window, counting).await {
@@ -149,6 +162,8 @@ pub async fn show_repo(
         orders,
         rows: rows(listed.items),
         pager,
+        mirror,
+        may_manage_mirrors: visitor.principal.may(Action::ManageMirrors),
     })
 }
 
