@@ -540,7 +540,12 @@ async fn a_signed_upstream_is_verified_and_its_signatures_served() {
 #[tokio::test(flavor = "multi_thread")]
 async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     let upstream = Upstream::start().await.unwrap();
-    let a = Build::new("decl-a", "1.0").build_one().unwrap();
+    // Incompressible, and synced at 2 KiB/s: the first sync takes seconds, and a sweep runs
+    // while it does.
+    let a = Build::new("decl-a", "1.0")
+        .padding(8 * 1024)
+        .build_one()
+        .unwrap();
     upstream.add("core", "x86_64", &[&a]).unwrap();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("rieter.toml");
@@ -548,7 +553,8 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
         &config,
         format!(
             "[[mirrors]]\ndistro = \"decl\"\nrepo = \"core\"\nupstream = \"{}\"\n\
-             arches = [\"x86_64\"]\ninterval_secs = 3600\nmax_concurrent_downloads = 2\n",
+             arches = [\"x86_64\"]\ninterval_secs = 3600\nmax_concurrent_downloads = 2\n\
+             bandwidth_limit_bytes_per_sec = 2048\n",
             upstream.template()
         ),
     )
@@ -584,11 +590,27 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     let started: chrono::DateTime<chrono::Utc> =
         first["started_at"].as_str().unwrap().parse().unwrap();
     assert_eq!((next - started).num_seconds(), 3600, "{m}");
+    // The bandwidth limit held it: over 8 KiB at 2 KiB/s (a lower bound, never flaky).
+    let finished: chrono::DateTime<chrono::Utc> =
+        first["finished_at"].as_str().unwrap().parse().unwrap();
+    assert!(first["downloaded_bytes"].as_i64().unwrap() > 8 * 1024, "{first}");
+    assert!((finished - started).num_milliseconds() >= 3500, "{first}");
 
-    // The schedule is the database's: once a sync is due, the sweep queues it.
+    // The schedule is the database's: nothing more runs before the interval (the sweep runs
+    // every 2 s here, and it ran while the first sync did)...
+    let pool = rieter.db.pool().await.unwrap();
+    let syncs = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from mirror_syncs where mirror_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(syncs().await, 1);
+    // ...and once a sync is due, the sweep queues it, once.
     let b = Build::new("decl-b", "1.0").build_one().unwrap();
     upstream.add("core", "x86_64", &[&b]).unwrap();
-    let pool = rieter.db.pool().await.unwrap();
     sqlx::query("update mirrors set next_sync_at = now() where id = $1")
         .bind(id)
         .execute(&pool)
@@ -597,6 +619,8 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     let second = wait_sync(&rieter, id, &first["started_at"]).await.unwrap();
     assert_eq!(second["status"], "succeeded", "{second}");
     assert_eq!(second["packages"], 2);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(syncs().await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use common::{Uploaded, copy_packages, repo_add, write_databases};
 use rieter::package::PackageError;
-use rieter::repo_db::{ReadError, ReadLimits, SyncEntry, read_database};
+use rieter::repo_db::{ReadError, ReadLimits, SyncEntry, read_database, read_database_with};
 
 fn read(path: &Path) -> Vec<SyncEntry> {
     let file = std::fs::File::open(path).unwrap();
@@ -67,6 +67,28 @@ fn repo_add_databases_read_back_as_their_packages() {
         assert_describes(&read(&db), &uploaded, false);
         let files = dir.path().join(format!("up.files.{suffix}"));
         assert_describes(&read(&files), &uploaded, true);
+    }
+
+    // Only the file lists asked for are read; every package is still listed.
+    let files = dir.path().join("up.files.tar.gz");
+    let only = |dir: &str| dir.starts_with("rich-");
+    let entries = read_database_with(
+        std::fs::File::open(&files).unwrap(),
+        &ReadLimits::default(),
+        &only,
+    )
+    .unwrap();
+    assert_eq!(entries.len(), uploaded.len());
+    for entry in &entries {
+        let up = uploaded
+            .iter()
+            .find(|u| u.parsed.info.name == entry.info.name)
+            .unwrap();
+        if entry.info.name.as_str() == "rich" {
+            assert_eq!(entry.files.as_ref(), Some(&up.parsed.files));
+        } else {
+            assert_eq!(entry.files, None, "{}", entry.filename);
+        }
     }
 
     // Our own databases read back the same way.

@@ -1,14 +1,14 @@
 //! The `mirrors` tables (see their migration): mirrors and their settings, their schedule, the
 //! record of each sync, what each architecture last synced, and the blobs a sync holds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::blobs::Digest;
 use crate::mirror::{MirrorSpec, SpecInput, Upstream};
-use crate::names::{ArchName, DistroName, RepoName};
+use crate::names::{ArchName, DistroName, FileName, RepoName};
 
 /// A sync as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,6 +494,21 @@ pub async fn set_arch_state(
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The packages a repository holds, as (file name, digest).
+pub async fn held_packages(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+) -> Result<HashSet<(FileName, Digest)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select filename as "filename: FileName", sha256 as "sha256: Digest"
+           from packages where repo_id = $1"#,
+        repo_id
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.filename, r.sha256)).collect())
 }
 
 /// Holds those of `digests` the store already has for the mirror (so the collector leaves

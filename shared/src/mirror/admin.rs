@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 
 use super::{MirrorSpec, SpecError};
+use crate::db::locks::{self, Lock};
 use crate::db::mirrors::{self, MirrorRecord};
 use crate::db::{DbError, catalogue, uploads};
 use crate::jobs::{self, SyncMirror};
@@ -122,15 +123,24 @@ pub async fn queue_sync(pool: &PgPool, id: i64) -> Result<bool, DbError> {
     Ok(true)
 }
 
-/// Queues the syncs that are due by their schedule; returns how many.
+/// Queues the syncs that are due by their schedule; returns how many. A mirror being synced
+/// right now (its sync lock is held) is not due yet: its schedule moves when the sync ends. One
+/// whose sync died with its worker is (the lock went with the worker's connection).
 pub async fn queue_due(pool: &PgPool) -> Result<usize, DbError> {
-    let due = mirrors::due(pool).await?;
-    for &id in &due {
+    let mut queued = 0;
+    let mut lock_conn = pool.acquire().await?;
+    for id in mirrors::due(pool).await? {
+        let key = Lock::MirrorSync { mirror_id: id };
+        if !locks::try_lock(&mut lock_conn, &key).await? {
+            continue;
+        }
+        locks::unlock(&mut lock_conn, &key).await?;
         let mut tx = pool.begin().await?;
         queue_in(&mut tx, id).await?;
         tx.commit().await?;
+        queued += 1;
     }
-    Ok(due.len())
+    Ok(queued)
 }
 
 /// Queues a sync job in the caller's transaction unless one is pending.

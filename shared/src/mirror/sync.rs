@@ -21,7 +21,7 @@ use crate::db::locks::{self, Lock};
 use crate::db::mirrors::{self, ArchState, MirrorRecord};
 use crate::names::{ArchName, FileName};
 use crate::publish::DbFileNames;
-use crate::repo_db::{ReadError, ReadLimits, SyncEntry, read_database};
+use crate::repo_db::{ReadError, ReadLimits, SyncEntry, read_database_with};
 use crate::signing::{MAX_SIGNATURE_BYTES, SignatureFile};
 
 /// What a sync needs from its process.
@@ -359,29 +359,24 @@ async fn fetch_arch(
             tokio::task::spawn_blocking(move || verify_file(&keys, sig, &path, &name)).await??;
         }
     }
-    let limits = ctx.limits.clone();
-    let db_read = db.path.clone();
-    let files_read = files.as_ref().map(|f| f.path.clone());
     let db_name = names.db_link.to_string();
+    let entries = read(&ctx.limits, &db.path, &db_name, None).await?;
+    // File lists only for the packages the catalogue does not hold yet: the `.files` of a
+    // large repository unpacks to hundreds of MiB.
+    let held = mirrors::held_packages(&ctx.pool, mirror.repo_id).await?;
+    let wanted: HashSet<String> = entries
+        .iter()
+        .filter(|e| !held.contains(&(e.filename.clone(), e.sha256.clone())))
+        .map(|e| format!("{}-{}", e.info.name, e.info.version))
+        .collect();
     let files_name = names.files_link.to_string();
+    let file_lists = match &files {
+        Some(files) => Some(read(&ctx.limits, &files.path, &files_name, Some(wanted)).await?),
+        None => None,
+    };
     let arch_owned = arch.clone();
-    let entries = tokio::task::spawn_blocking(move || {
-        let read = |path: &Path, name: &str| {
-            let file = std::fs::File::open(path)?;
-            read_database(io::BufReader::with_capacity(256 * 1024, file), &limits).map_err(
-                |source| SyncError::Read {
-                    file: name.to_owned(),
-                    source,
-                },
-            )
-        };
-        let entries = read(&db_read, &db_name)?;
-        let files = files_read
-            .map(|path| read(&path, &files_name))
-            .transpose()?;
-        merge(&arch_owned, entries, files)
-    })
-    .await??;
+    let entries =
+        tokio::task::spawn_blocking(move || merge(&arch_owned, entries, file_lists)).await??;
     Ok(Some(UpstreamArch {
         arch: arch.clone(),
         db,
@@ -391,6 +386,24 @@ async fn fetch_arch(
         validators: got_validators,
         entries,
     }))
+}
+
+/// Reads a downloaded database, the `files` members only of `files_of`'s directories when
+/// given.
+async fn read(
+    limits: &ReadLimits,
+    path: &Path,
+    name: &str,
+    files_of: Option<HashSet<String>>,
+) -> Result<Vec<SyncEntry>, SyncError> {
+    let (limits, path, name) = (limits.clone(), path.to_owned(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let file = io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&path)?);
+        let wanted = |dir: &str| files_of.as_ref().is_none_or(|f| f.contains(dir));
+        read_database_with(file, &limits, &wanted)
+            .map_err(|source| SyncError::Read { file: name, source })
+    })
+    .await?
 }
 
 /// The reason to refuse a database whose `Last-Modified` is older than the served one's.

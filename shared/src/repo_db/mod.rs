@@ -19,4 +19,6 @@ pub use archive::{end_archive, write_archive};
 pub use desc::{render_desc, render_files};
 pub use entry::DbEntry;
 pub use members::{EntryMembers, render_members};
-pub use read::{ReadError, ReadLimits, SyncEntry, is_package_file_name, read_database};
+pub use read::{
+    ReadError, ReadLimits, SyncEntry, is_package_file_name, read_database, read_database_with,
+};

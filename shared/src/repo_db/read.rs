@@ -91,6 +91,18 @@ pub struct SyncEntry {
 
 /// Reads every package of a database. Blocking: call it from `spawn_blocking`.
 pub fn read_database(input: impl Read, limits: &ReadLimits) -> Result<Vec<SyncEntry>, ReadError> {
+    read_database_with(input, limits, &|_| true)
+}
+
+/// As [`read_database`], reading the `files` member only of the package directories
+/// (`{name}-{version}`) `files_of` accepts; the others' `files` are left `None` unread. A
+/// mirror reads the file lists of the packages it does not hold yet, not the whole `.files`
+/// database's.
+pub fn read_database_with(
+    input: impl Read,
+    limits: &ReadLimits,
+    files_of: &dyn Fn(&str) -> bool,
+) -> Result<Vec<SyncEntry>, ReadError> {
     let package_limits = crate::package::Limits {
         max_unpacked_bytes: limits.max_unpacked_bytes,
         max_decoder_memory_bytes: limits.max_decoder_memory_bytes,
@@ -98,7 +110,7 @@ pub fn read_database(input: impl Read, limits: &ReadLimits) -> Result<Vec<SyncEn
         ..crate::package::Limits::default()
     };
     let (_, mut unpacked) = crate::package::unpack(input, &package_limits)?;
-    let result = read_members(&mut unpacked, limits);
+    let result = read_members(&mut unpacked, limits, files_of);
     if let Some(reason) = unpacked.stopped() {
         return Err(reason.into());
     }
@@ -108,6 +120,26 @@ pub fn read_database(input: impl Read, limits: &ReadLimits) -> Result<Vec<SyncEn
         .map(|(dir, raw)| raw.into_entry(&dir))
         .collect::<Result<Vec<_>, _>>()
         .and_then(refuse_duplicates)
+}
+
+/// The index of package directory `dir` in `dirs`, added if new.
+fn register(
+    dirs: &mut Vec<(String, RawEntry)>,
+    index: &mut HashMap<String, usize>,
+    dir: &str,
+    limits: &ReadLimits,
+) -> Result<usize, ReadError> {
+    if let Some(&at) = index.get(dir) {
+        return Ok(at);
+    }
+    if dirs.len() == limits.max_packages {
+        return Err(ReadError::TooManyPackages {
+            limit: limits.max_packages,
+        });
+    }
+    index.insert(dir.to_owned(), dirs.len());
+    dirs.push((dir.to_owned(), RawEntry::default()));
+    Ok(dirs.len() - 1)
 }
 
 /// The members of one package directory, as text.
@@ -122,6 +154,7 @@ struct RawEntry {
 fn read_members(
     input: impl Read,
     limits: &ReadLimits,
+    files_of: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, RawEntry)>, ReadError> {
     let mut archive = tar::Archive::new(input);
     let mut dirs: Vec<(String, RawEntry)> = Vec::new();
@@ -144,7 +177,9 @@ fn read_members(
         };
         let limit = match member {
             "desc" | "depends" => limits.max_desc_bytes,
-            "files" => limits.max_files_bytes,
+            "files" if files_of(dir) => limits.max_files_bytes,
+            // Not wanted: its directory still counts as a package (its `desc` follows).
+            "files" => 0,
             // pacman ignores what it does not know; so do we, without reading it.
             _ => continue,
         };
@@ -157,6 +192,11 @@ fn read_members(
             member: quoted(&path),
             limit,
         };
+        if member == "files" && limit == 0 {
+            // Skipped unread (the decompressor still passes over it, within its bounds).
+            register(&mut dirs, &mut index, dir, limits)?;
+            continue;
+        }
         if entry.size() > limit {
             return Err(too_large());
         }
@@ -172,19 +212,7 @@ fn read_members(
             dir: quoted(dir),
             reason: format!("`{member}` is not UTF-8"),
         })?;
-        let at = match index.get(dir) {
-            Some(&at) => at,
-            None => {
-                if dirs.len() == limits.max_packages {
-                    return Err(ReadError::TooManyPackages {
-                        limit: limits.max_packages,
-                    });
-                }
-                index.insert(dir.to_owned(), dirs.len());
-                dirs.push((dir.to_owned(), RawEntry::default()));
-                dirs.len() - 1
-            }
-        };
+        let at = register(&mut dirs, &mut index, dir, limits)?;
         let raw = &mut dirs[at].1;
         let slot = match member {
             "desc" => &mut raw.desc,
