@@ -51,6 +51,8 @@ pub enum SyncError {
     Older(String),
     #[error("signature check: {0}")]
     Signature(String),
+    #[error("the sync took longer than {} hours", MAX_SYNC_DURATION.as_secs() / 3600)]
+    TimedOut,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -103,6 +105,9 @@ pub enum SyncOutcome {
 const MAX_DATABASE_BYTES: u64 = 1 << 30;
 /// `lastupdate` holds a number.
 const MAX_LASTUPDATE_BYTES: usize = 64;
+/// The longest a sync may take: an upstream that trickles bytes cannot hold a worker's sync
+/// slot for ever (each read may take a minute, and a retry follows a cut).
+const MAX_SYNC_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// The longest a failing mirror waits before trying again (the interval, if shorter).
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 const FIRST_RETRY: Duration = Duration::from_secs(60);
@@ -130,7 +135,9 @@ async fn sync_locked(ctx: &SyncContext, mirror_id: i64) -> Result<SyncOutcome, D
         return Ok(SyncOutcome::Gone);
     };
     let dir = ctx.scratch.join(format!("mirror-{mirror_id}"));
-    let result = run(ctx, &mirror, sync_id, &dir).await;
+    let result = tokio::time::timeout(MAX_SYNC_DURATION, run(ctx, &mirror, sync_id, &dir))
+        .await
+        .unwrap_or(Err(SyncError::TimedOut));
     match result {
         Ok(outcome) => {
             // Downloads are in the store now; what is left are the databases' copies.
@@ -314,18 +321,14 @@ async fn fetch_arch(
         }),
         _ => None,
     };
-    let wants_signatures = mirror.spec.keep_signatures || mirror.spec.verify.is_some();
-    let db_sig = if wants_signatures {
-        signature(
-            fetcher,
-            &url(&FileName::signature_of(&names.db_link).expect("room")),
-        )
-        .await?
-    } else {
-        None
-    };
+    // The databases' signatures are always kept: pacman's `DatabaseRequired` needs them.
+    let db_sig = signature(
+        fetcher,
+        &url(&FileName::signature_of(&names.db_link).expect("room")),
+    )
+    .await?;
     let files_sig = match &files {
-        Some(_) if wants_signatures => {
+        Some(_) => {
             signature(
                 fetcher,
                 &url(&FileName::signature_of(&names.files_link).expect("room")),
