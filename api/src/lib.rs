@@ -16,6 +16,7 @@ pub mod state;
 mod telemetry;
 mod ui;
 mod upload_body;
+mod upload_waits;
 pub mod views;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, Route};
 
 use crate::published::PublishedFiles;
+use crate::upload_waits::UploadWaits;
 use rieter::storage::Storage;
 
 pub use routes::openapi_service;
@@ -114,6 +116,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
             config.private_distros.clone(),
         ),
         published: PublishedFiles::start(pool.clone()),
+        upload_waits: UploadWaits::start(pool.clone()),
         pool,
         reads,
         storage,

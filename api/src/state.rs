@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use crate::auth::Authenticator;
 use crate::published::PublishedFiles;
+use crate::upload_waits::UploadWaits;
 use rieter::settings::ApiConfig;
 
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Resolves the names of served files (`published_files`, cached).
     pub published: Arc<PublishedFiles>,
+    /// Wakes uploads waiting to be final (`?wait=`).
+    pub upload_waits: Arc<UploadWaits>,
     pub auth: Authenticator,
     /// Seals and unseals distributions' signing keys (`key_encryption_key`).
     pub kek: Option<Arc<KeyEncryptionKey>>,

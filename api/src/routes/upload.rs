@@ -6,7 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use rieter::blobs::BlobError;
-use rieter::db::uploads::{self, NewUpload};
+use rieter::db::uploads::{self, NewUpload, UploadStatus};
 use rieter::ingest::{self, AcceptError, Received};
 use rieter::names::{DistroName, RepoName};
 use rieter::signing::SignatureFile;
@@ -18,13 +18,21 @@ use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::upload_body::{self, PartStream, UploadBody};
-use crate::views::UploadView;
+use crate::views::{UploadFailure, UploadView};
 
 #[derive(ApiResponse)]
 pub enum UploadAccepted {
-    /// The package is stored and queued for parsing. Follow it at `Location`.
+    /// With `wait`: the package is published (its repository's databases list it).
+    #[oai(status = 201)]
+    Published(Json<UploadView>, #[oai(header = "Location")] String),
+    /// The package is stored and queued for parsing (with `wait`: and not final when the wait
+    /// ran out). Follow it at `Location`.
     #[oai(status = 202)]
     Accepted(Json<UploadView>, #[oai(header = "Location")] String),
+    /// With `wait`: the upload failed; `detail` says why, and the upload's fields are
+    /// alongside (its `status` is implied: `failed`).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Failed(Json<UploadFailure>, #[oai(header = "Location")] String),
 }
 
 pub struct UploadApi;
@@ -61,6 +69,10 @@ impl UploadApi {
         /// Replace the current package of the same version with different content.
         #[oai(default)]
         overwrite: Query<bool>,
+        /// Hold the answer up to this many seconds (1 to 300) until the upload is final:
+        /// `201` when published, `422` when it failed, `202` when the time ran out.
+        #[oai(validator(minimum(value = "1"), maximum(value = "300")))]
+        wait: Query<Option<u32>>,
         body: UploadBody,
     ) -> Result<UploadAccepted, ApiError> {
         let request = UploadRequest {
@@ -68,6 +80,7 @@ impl UploadApi {
             repo: repo.0,
             allow_downgrade: allow_downgrade.0,
             overwrite: overwrite.0,
+            wait: wait.0.map(|secs| Duration::from_secs(u64::from(secs))),
         };
         receive(&state, req, &credentials, request, body).await
     }
@@ -94,6 +107,10 @@ impl UploadApi {
         /// Replace the current package of the same version with different content.
         #[oai(default)]
         overwrite: Query<bool>,
+        /// Hold the answer up to this many seconds (1 to 300) until the upload is final:
+        /// `201` when published, `422` when it failed, `202` when the time ran out.
+        #[oai(validator(minimum(value = "1"), maximum(value = "300")))]
+        wait: Query<Option<u32>>,
         body: UploadBody,
     ) -> Result<UploadAccepted, ApiError> {
         let request = UploadRequest {
@@ -101,6 +118,7 @@ impl UploadApi {
             repo: repo.0,
             allow_downgrade: allow_downgrade.0,
             overwrite: overwrite.0,
+            wait: wait.0.map(|secs| Duration::from_secs(u64::from(secs))),
         };
         receive(&state, req, &credentials, request, body).await
     }
@@ -113,6 +131,7 @@ struct UploadRequest {
     repo: String,
     allow_downgrade: bool,
     overwrite: bool,
+    wait: Option<Duration>,
 }
 
 async fn receive(
@@ -205,14 +224,23 @@ async fn receive(
         "upload accepted"
     );
 
-    let stored = uploads::find(&state.pool, id)
-        .await
-        .map_err(|e| ApiError::database("reading back an accepted upload", e))?
-        .ok_or_else(|| ApiError::internal("reading back an accepted upload", "row missing"))?;
-    Ok(UploadAccepted::Accepted(
-        Json(stored.into()),
-        format!("/api/v1/uploads/{id}"),
-    ))
+    let location = format!("/api/v1/uploads/{id}");
+    let stored = match request.wait {
+        Some(wait) => state.upload_waits.wait_final(&state.pool, id, wait).await,
+        None => uploads::find(&state.pool, id).await.map_err(Into::into),
+    }
+    .map_err(|e| ApiError::database("reading back an accepted upload", e))?
+    .ok_or_else(|| ApiError::internal("reading back an accepted upload", "row missing"))?;
+    Ok(match stored.status {
+        UploadStatus::Published if request.wait.is_some() => {
+            UploadAccepted::Published(Json(stored.into()), location)
+        }
+        UploadStatus::Failed if request.wait.is_some() => UploadAccepted::Failed(
+            Json(UploadFailure::from(UploadView::from(stored))),
+            location,
+        ),
+        _ => UploadAccepted::Accepted(Json(stored.into()), location),
+    })
 }
 
 /// Stores the blob and records the upload with its job ([`ingest::accept`]).

@@ -16,4 +16,4 @@ pub use package::{
 pub use signing::{
     NewSigningKeyView, PackagerKeyList, PackagerKeyView, RepoSettingsView, SigningKeyView,
 };
-pub use upload::{UploadPage, UploadStatusView, UploadView, UploadedPackage};
+pub use upload::{UploadFailure, UploadPage, UploadStatusView, UploadView, UploadedPackage};

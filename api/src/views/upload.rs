@@ -158,3 +158,49 @@ crate::pagination::page_of!(
     UploadPage,
     UploadView
 );
+
+/// An upload that failed, as a problem document (`application/problem+json`): `detail` is the
+/// upload's `error`, and the upload's other fields are alongside (`status` is the problem's,
+/// 422; the upload's is `failed`).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "UploadFailure")]
+pub struct UploadFailure {
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    /// 422.
+    pub status: u16,
+    /// Why the upload failed.
+    pub detail: String,
+    pub id: Uuid,
+    pub error: String,
+    pub distro: String,
+    pub repo: String,
+    pub size: i64,
+    pub sha256: String,
+    #[oai(nullable)]
+    pub uploaded_by: Option<ActorView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<UploadView> for UploadFailure {
+    fn from(u: UploadView) -> Self {
+        let reason = u.error.unwrap_or_else(|| "the upload failed".to_owned());
+        Self {
+            kind: "about:blank".to_owned(),
+            title: "Unprocessable Content".to_owned(),
+            status: 422,
+            detail: reason.clone(),
+            id: u.id,
+            error: reason,
+            distro: u.distro,
+            repo: u.repo,
+            size: u.size,
+            sha256: u.sha256,
+            uploaded_by: u.uploaded_by,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
