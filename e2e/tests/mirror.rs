@@ -593,7 +593,10 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     // The bandwidth limit held it: over 8 KiB at 2 KiB/s (a lower bound, never flaky).
     let finished: chrono::DateTime<chrono::Utc> =
         first["finished_at"].as_str().unwrap().parse().unwrap();
-    assert!(first["downloaded_bytes"].as_i64().unwrap() > 8 * 1024, "{first}");
+    assert!(
+        first["downloaded_bytes"].as_i64().unwrap() > 8 * 1024,
+        "{first}"
+    );
     assert!((finished - started).num_milliseconds() >= 3500, "{first}");
 
     // The schedule is the database's: nothing more runs before the interval (the sweep runs
