@@ -108,6 +108,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         .await
         .context("removing the scratch directories of apis that are gone")?;
     let kek = config.key_encryption_key()?.map(Arc::new);
+    let trusted_proxies = config.trusted_proxies()?.into();
     Ok(AppState {
         kek,
         auth: Authenticator::new(
@@ -122,6 +123,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         storage,
         blobs,
         config: Arc::new(config),
+        trusted_proxies,
     })
 }
 

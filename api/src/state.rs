@@ -11,6 +11,7 @@ use crate::auth::Authenticator;
 use crate::published::PublishedFiles;
 use crate::upload_waits::UploadWaits;
 use rieter::settings::ApiConfig;
+use rieter::settings::proxies::TrustedProxy;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,4 +31,6 @@ pub struct AppState {
     /// Seals and unseals distributions' signing keys (`key_encryption_key`).
     pub kek: Option<Arc<KeyEncryptionKey>>,
     pub config: Arc<ApiConfig>,
+    /// `trusted_proxies`, parsed: whose `X-Forwarded-For` names the client in the logs.
+    pub trusted_proxies: Arc<[TrustedProxy]>,
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::proxies::TrustedProxy;
 use super::{LogFormat, Secret, SettingsError};
 use crate::blobs::{Location, S3Options};
 use crate::names::DistroName;
@@ -110,6 +111,11 @@ pub struct ApiConfig {
     /// them may read (`RIETER_PRIVATE_DISTROS=a,b`).
     #[serde(default)]
     pub private_distros: Vec<String>,
+    /// Reverse proxies (addresses or networks, `10.0.0.0/8`) whose `X-Forwarded-For` names
+    /// the client in request logs (`RIETER_TRUSTED_PROXIES=127.0.0.1,::1`). Unset: the peer
+    /// address is the client, whatever the header says.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// Clients reach the api over HTTPS (a TLS-terminating proxy in front): the web UI's
     /// cookies are marked `Secure`, so browsers never send them over plain HTTP
     /// (`RIETER_BEHIND_TLS`, default false).
@@ -176,6 +182,18 @@ impl ApiConfig {
         Ok(config)
     }
 
+    /// `trusted_proxies`, parsed.
+    pub fn trusted_proxies(&self) -> Result<Vec<TrustedProxy>, SettingsError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                TrustedProxy::parse(p).map_err(|e| SettingsError::invalid("trusted_proxies", e))
+            })
+            .collect()
+    }
+
     /// The blob store `storage` names.
     pub fn blob_location(&self) -> Result<Location, SettingsError> {
         Location::parse(self.storage.as_deref(), &self.data_dir)
@@ -239,6 +257,7 @@ impl ApiConfig {
                 "must be between 1 and 604800 (seven days)",
             ));
         }
+        self.trusted_proxies()?;
         for name in &self.private_distros {
             DistroName::parse(name)
                 .map_err(|e| SettingsError::invalid("private_distros", e.to_string()))?;

@@ -13,6 +13,7 @@
 
 mod api;
 pub mod namespace;
+pub mod proxies;
 mod worker;
 
 pub use api::{ApiConfig, MIN_API_KEY_LEN, default_bind};
@@ -31,7 +32,7 @@ pub const ENV_PREFIX: &str = "RIETER";
 pub const CONFIG_FILE_VAR: &str = "RIETER_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "rieter.toml";
 /// Keys whose environment variable holds a comma-separated list (`RIETER_PRIVATE_DISTROS=a,b`).
-const LIST_KEYS: [&str; 1] = ["private_distros"];
+const LIST_KEYS: [&str; 2] = ["private_distros", "trusted_proxies"];
 /// The suffix of a variable naming a file that holds a key's value.
 const FILE_SUFFIX: &str = "_FILE";
 /// Largest value read from a `RIETER_*_FILE` file.
