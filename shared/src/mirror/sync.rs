@@ -631,3 +631,64 @@ pub(super) fn decode_signature(pgpsig: &str) -> Option<Vec<u8>> {
         .ok()?;
     (!bytes.is_empty() && bytes.len() <= MAX_SIGNATURE_BYTES).then_some(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::PkgInfo;
+
+    fn entry(name: &str, arch: &str, files: Option<&[&str]>) -> SyncEntry {
+        let info = PkgInfo::parse(&format!(
+            "pkgname = {name}\npkgver = 1.0-1\narch = {arch}\nbuilddate = 1\nsize = 1\n"
+        ))
+        .unwrap();
+        SyncEntry {
+            filename: FileName::parse(&format!("{name}-1.0-1-{arch}.pkg.tar.zst")).unwrap(),
+            compressed_size: 1,
+            sha256: Digest::of(name.as_bytes()),
+            md5: None,
+            pgpsig: None,
+            files: files.map(|f| f.iter().map(|s| (*s).to_owned()).collect()),
+            info,
+        }
+    }
+
+    fn x86() -> ArchName {
+        ArchName::parse("x86_64").unwrap()
+    }
+
+    #[test]
+    fn the_files_database_lends_its_lists() {
+        let db = vec![entry("a", "x86_64", None), entry("b", "any", None)];
+        let files = vec![
+            entry("b", "any", Some(&["usr/", "usr/b"])),
+            entry("a", "x86_64", Some(&["usr/a"])),
+        ];
+        let merged = merge(&x86(), db, Some(files)).unwrap();
+        assert_eq!(merged[0].files.as_deref(), Some(&["usr/a".to_owned()][..]));
+        assert_eq!(merged[1].files.as_ref().map(Vec::len), Some(2));
+        // Without a `.files`, no lists.
+        let merged = merge(&x86(), vec![entry("a", "x86_64", None)], None).unwrap();
+        assert_eq!(merged[0].files, None);
+    }
+
+    #[test]
+    fn databases_that_disagree_or_list_another_architecture_are_refused() {
+        let db = || vec![entry("a", "x86_64", None), entry("b", "any", None)];
+        let fewer = vec![entry("a", "x86_64", Some(&[]))];
+        let err = merge(&x86(), db(), Some(fewer)).unwrap_err().to_string();
+        assert!(err.contains("2 packages and the .files 1"), "{err}");
+        let other = vec![
+            entry("a", "x86_64", Some(&[])),
+            entry("c", "any", Some(&[])),
+        ];
+        let err = merge(&x86(), db(), Some(other)).unwrap_err().to_string();
+        assert!(err.contains("does not list b-1.0-1-any"), "{err}");
+        let foreign = vec![entry("arm", "aarch64", None)];
+        let err = merge(&x86(), foreign, None).unwrap_err().to_string();
+        assert!(
+            err.contains("lists arm-1.0-1-aarch64.pkg.tar.zst for aarch64"),
+            "{err}"
+        );
+    }
+}
