@@ -6,6 +6,7 @@
 mod catalogue;
 mod ingest;
 mod memory;
+mod mirror;
 mod pages;
 mod parse;
 mod regen;
@@ -33,7 +34,7 @@ pub struct Opts {
 }
 
 const SCENARIOS: &[&str] = &[
-    "regen", "ingest", "parse", "serve", "memory", "latency", "s3", "pages",
+    "regen", "ingest", "parse", "serve", "memory", "latency", "s3", "pages", "mirror",
 ];
 
 #[tokio::main]
@@ -78,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             "memory" => memory::run(&opts).await,
             "s3" => s3::run(&opts).await,
             "pages" => pages::run(&opts).await,
+            "mirror" => mirror::run(&opts).await,
             _ => unreachable!("scenario names are checked above"),
         };
         match result {

@@ -6,7 +6,7 @@
 //! the database with `If-Modified-Since` (304, what `pacman -Sy` mostly gets) and the large
 //! package (200).
 
-mod nginx;
+pub mod nginx;
 mod wrk;
 
 use std::path::PathBuf;

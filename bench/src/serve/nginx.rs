@@ -1,10 +1,12 @@
 //! nginx as the serving baseline: started on a free loopback port with a config written into a
 //! temporary directory, serving a directory under the same URL paths Rieter uses, and stopped
-//! when dropped (also when the scenario fails half-way).
+//! when dropped (also when the scenario fails half-way). The mirror scenario also runs it as
+//! the upstream, with an access log of the requests it served.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,17 +18,40 @@ pub struct Nginx {
     child: Option<Child>,
     dir: tempfile::TempDir,
     pub base_url: String,
+    /// Lines of the access log already returned by [`Nginx::take_log`].
+    log_seen: AtomicUsize,
 }
+
+/// A request as nginx's access log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub path: String,
+    pub status: u16,
+    /// It carried `If-None-Match` or `If-Modified-Since`.
+    pub conditional: bool,
+}
+
+/// What the access log records, `|`-separated (no field holds a `|`); a missing header is `-`.
+const LOG_FORMAT: &str = "$uri|$status|$http_if_none_match|$http_if_modified_since";
 
 impl Nginx {
     /// Starts nginx serving `root` at `/`: `GET /a/b` answers the file `root/a/b`.
     pub async fn start(root: &Path) -> anyhow::Result<Self> {
+        Self::start_with(root, false).await
+    }
+
+    /// [`Nginx::start`], recording every request in an access log ([`Nginx::take_log`]).
+    pub async fn start_logged(root: &Path) -> anyhow::Result<Self> {
+        Self::start_with(root, true).await
+    }
+
+    async fn start_with(root: &Path, access_log: bool) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("rieter-bench-nginx-")
             .tempdir()?;
         let port = free_port()?;
         let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, config(dir.path(), root, port))?;
+        std::fs::write(&conf, config(dir.path(), root, port, access_log))?;
         let error_log = dir.path().join("error.log");
         let child = Command::new(NGINX)
             .arg("-p")
@@ -46,6 +71,7 @@ impl Nginx {
             child: Some(child),
             dir,
             base_url: format!("http://127.0.0.1:{port}"),
+            log_seen: AtomicUsize::new(0),
         };
         nginx.wait_listening(port).await?;
         Ok(nginx)
@@ -76,6 +102,28 @@ impl Nginx {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The requests served since the last call (nginx writes each as it completes).
+    pub fn take_log(&self) -> anyhow::Result<Vec<Logged>> {
+        let text = std::fs::read_to_string(self.dir.path().join("access.log"))
+            .context("nginx's access log")?;
+        let lines: Vec<&str> = text.lines().collect();
+        let seen = self.log_seen.swap(lines.len(), Ordering::Relaxed);
+        lines[seen.min(lines.len())..]
+            .iter()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('|').collect();
+                let [path, status, etag, modified] = fields[..] else {
+                    bail!("an access log line not in the expected format: {line}");
+                };
+                Ok(Logged {
+                    path: path.to_owned(),
+                    status: status.parse()?,
+                    conditional: etag != "-" || modified != "-",
+                })
+            })
+            .collect()
     }
 
     fn logs(&self) -> String {
@@ -115,10 +163,19 @@ impl Drop for Nginx {
 }
 
 /// A plain static-file configuration as a distribution mirror would run it: sendfile, no access
-/// log, one worker per core. `user root;` lets the workers read the root-owned temporary data
-/// directory. Keep-alive connections are not cut after nginx's default 1,000 requests, since
-/// Rieter does not cut them either: the figures compare serving, not reconnecting.
-fn config(dir: &Path, root: &Path, port: u16) -> String {
+/// log (unless asked for), one worker per core. `user root;` lets the workers read the
+/// root-owned temporary data directory. Keep-alive connections are not cut after nginx's
+/// default 1,000 requests, since Rieter does not cut them either: the figures compare serving,
+/// not reconnecting.
+fn config(dir: &Path, root: &Path, port: u16, access_log: bool) -> String {
+    let access_log = if access_log {
+        format!(
+            "log_format requests '{LOG_FORMAT}';\n    access_log {}/access.log requests;",
+            dir.display()
+        )
+    } else {
+        "access_log off;".to_owned()
+    };
     let dir = dir.display();
     let root = root.display();
     format!(
@@ -129,7 +186,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {access_log}
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
