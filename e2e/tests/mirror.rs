@@ -155,6 +155,21 @@ async fn a_mirror_follows_its_upstream_and_pacman_installs_from_it() {
         .await
         .unwrap();
     assert_eq!(listed["total"], 4, "{listed}");
+    // With what the upstream's .files database lists of each.
+    let a = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "mir-a")
+        .unwrap();
+    let files = rieter
+        .get_ok(&format!("/api/v1/packages/{}/files", a["id"]))
+        .await
+        .unwrap();
+    assert!(
+        files.to_string().contains("usr/share/mir-a/version"),
+        "{files}"
+    );
     let page = rieter
         .client
         .get(rieter.url("/m/core"))

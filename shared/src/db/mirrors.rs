@@ -328,7 +328,7 @@ pub async fn start_sync(
         return Ok(None);
     }
     sqlx::query!(
-        "update mirror_syncs set status = 'failed', finished_at = now(),
+        "update mirror_syncs set status = 'failed', finished_at = clock_timestamp(),
                 error = 'interrupted: the worker running it stopped'
          where mirror_id = $1 and status = 'running'",
         id
@@ -373,7 +373,7 @@ pub async fn succeed(
     lastupdate: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update mirror_syncs set status = 'succeeded', finished_at = now(), packages = $2
+        "update mirror_syncs set status = 'succeeded', finished_at = clock_timestamp(), packages = $2
          where id = $1",
         sync_id,
         packages
@@ -406,7 +406,7 @@ pub async fn fail(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "with closed as (
-             update mirror_syncs set status = 'failed', finished_at = now(), error = $3
+             update mirror_syncs set status = 'failed', finished_at = clock_timestamp(), error = $3
              where id = $2
          )
          update mirrors set next_sync_at = now() + least(make_interval(secs => interval_secs),

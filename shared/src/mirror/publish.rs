@@ -199,6 +199,9 @@ fn listing(
     listing
 }
 
+/// Packages inserted per statement: bounded, as their entries and file lists travel in it.
+const INSERT_BATCH: usize = 500;
+
 /// Makes the catalogue's packages of `arch` (and `any`) those of the upstream's database:
 /// packages it no longer lists leave, new and changed ones come in, identical ones stay. An
 /// `any` package another architecture still serves stays for it.
@@ -247,6 +250,15 @@ async fn replace_catalogue(
     if !leaving.is_empty() {
         packages::delete(&mut *tx, &leaving).await?;
     }
+    // Rendered first, then inserted in batches: one statement per batch, not two per package.
+    struct Rendered<'e> {
+        entry: &'e SyncEntry,
+        md5: &'e str,
+        files: &'e [String],
+        members: repo_db::EntryMembers,
+        signature: Option<packages::NewSignature>,
+    }
+    let mut rendered = Vec::new();
     for entry in entries {
         if kept.contains(&(entry.info.arch.as_str(), entry.info.name.as_str())) {
             continue;
@@ -271,23 +283,32 @@ async fn replace_catalogue(
             }),
             _ => None,
         };
-        packages::insert(
-            &mut *tx,
-            &packages::NewPackage {
+        rendered.push(Rendered {
+            entry,
+            md5,
+            files,
+            members,
+            signature,
+        });
+    }
+    for batch in rendered.chunks(INSERT_BATCH) {
+        let new: Vec<packages::NewPackage<'_>> = batch
+            .iter()
+            .map(|r| packages::NewPackage {
                 repo_id,
                 upload_id: None,
-                info: &entry.info,
-                filename: &entry.filename,
-                compressed_size: entry.compressed_size,
-                sha256: &entry.sha256,
-                md5,
-                files,
-                db_member: &members.db,
-                files_member: &members.files,
-                signature: signature.as_ref(),
-            },
-        )
-        .await?;
+                info: &r.entry.info,
+                filename: &r.entry.filename,
+                compressed_size: r.entry.compressed_size,
+                sha256: &r.entry.sha256,
+                md5: r.md5,
+                files: r.files,
+                db_member: &r.members.db,
+                files_member: &r.members.files,
+                signature: r.signature.as_ref(),
+            })
+            .collect();
+        packages::insert_many(&mut *tx, repo_id, &new).await?;
     }
     Ok(())
 }

@@ -617,9 +617,9 @@ impl Download {
         )
         .await?;
         mirrors::hold(&mut tx, mirror_id, &expected.digest).await?;
+        mirrors::add_downloaded(&mut *tx, sync_id, transferred).await?;
         tx.commit().await?;
         tokio::fs::remove_file(&path).await?;
-        mirrors::add_downloaded(&ctx.pool, sync_id, transferred).await?;
         Ok(transferred)
     }
 }
