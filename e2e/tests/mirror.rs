@@ -639,6 +639,41 @@ async fn declared_mirrors_exist_and_sync_on_their_schedule() {
     assert_eq!(second["packages"], 2);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(syncs().await, 2);
+
+    // Changed through the API: fields left out keep their value, null lifts the limit.
+    let patch = |body: Value| {
+        rieter
+            .client
+            .patch(rieter.url(&format!("/api/v1/mirrors/{id}")))
+            .bearer_auth(API_KEY)
+            .json(&body)
+            .send()
+    };
+    let resp = patch(json!({"interval_secs": 600, "bandwidth_limit_bytes_per_sec": null}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let changed: Value = resp.json().await.unwrap();
+    assert_eq!(changed["interval_secs"], 600);
+    assert!(
+        changed["bandwidth_limit_bytes_per_sec"].is_null(),
+        "{changed}"
+    );
+    assert_eq!(changed["max_concurrent_downloads"], 2);
+    assert_eq!(changed["upstream"], upstream.template());
+    let resp = patch(json!({"interval_secs": 5})).await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = patch(json!({"arches": ["any"]})).await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = rieter
+        .client
+        .patch(rieter.url("/api/v1/mirrors/999999"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"interval_secs": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread")]
