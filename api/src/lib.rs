@@ -109,6 +109,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         .context("removing the scratch directories of apis that are gone")?;
     let kek = config.key_encryption_key()?.map(Arc::new);
     let trusted_proxies = config.trusted_proxies()?.into();
+    let metrics = rieter::metrics::install().context("installing the metrics recorder")?;
     Ok(AppState {
         kek,
         auth: Authenticator::new(
@@ -124,6 +125,7 @@ pub async fn build_state(config: ApiConfig) -> anyhow::Result<AppState> {
         blobs,
         config: Arc::new(config),
         trusted_proxies,
+        metrics,
     })
 }
 

@@ -33,4 +33,6 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// `trusted_proxies`, parsed: whose `X-Forwarded-For` names the client in the logs.
     pub trusted_proxies: Arc<[TrustedProxy]>,
+    /// Renders this process's metrics (`GET /metrics`).
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }

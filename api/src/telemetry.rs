@@ -34,12 +34,18 @@ pub async fn log_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<Re
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, value);
     }
+    let is_page = resp
+        .headers()
+        .get(poem::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     let operation = resp
         .data::<OperationId>()
         .map(|id| id.0)
-        .unwrap_or("unmatched");
+        .unwrap_or(if is_page { "page" } else { "other" });
     let status = resp.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    record(operation, &method, status, elapsed, &resp);
     let client = client.map(|c| c.to_string()).unwrap_or_default();
     let _entered = span.enter();
     if status >= 500 {
@@ -48,6 +54,29 @@ pub async fn log_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<Re
         tracing::info!(http.method = %method, http.operation = operation, http.status = status, duration_ms, client.address = %client, "request");
     }
     Ok(resp)
+}
+
+/// Counts the request, its latency and the bytes its answer announced (`rieter::metrics`).
+fn record(
+    operation: &'static str,
+    method: &poem::http::Method,
+    status: u16,
+    elapsed: std::time::Duration,
+    resp: &Response,
+) {
+    use rieter::metrics::{HTTP_BYTES, HTTP_DURATION, HTTP_REQUESTS};
+    metrics::counter!(HTTP_REQUESTS, "operation" => operation, "method" => method.to_string(),
+        "status" => status.to_string())
+    .increment(1);
+    metrics::histogram!(HTTP_DURATION, "operation" => operation).record(elapsed.as_secs_f64());
+    let bytes = resp
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(bytes) = bytes {
+        metrics::counter!(HTTP_BYTES, "operation" => operation).increment(bytes);
+    }
 }
 
 /// The id a proxy in front gave the request, if it is a sane one, else a new one.

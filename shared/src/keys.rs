@@ -29,6 +29,8 @@ pub enum Permission {
     Remove,
     /// Reading (downloading from, listing) a private distribution or one of its repositories.
     Read,
+    /// Reading the api's metrics (`GET /metrics`), and nothing else: a scraper's key.
+    Metrics,
 }
 
 impl Permission {
@@ -38,6 +40,7 @@ impl Permission {
             Self::Publish => "publish",
             Self::Remove => "remove",
             Self::Read => "read",
+            Self::Metrics => "metrics",
         }
     }
 
@@ -47,6 +50,7 @@ impl Permission {
             "publish" => Some(Self::Publish),
             "remove" => Some(Self::Remove),
             "read" => Some(Self::Read),
+            "metrics" => Some(Self::Metrics),
             _ => None,
         }
     }
@@ -80,6 +84,8 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
     Admin,
+    /// Only reading the metrics; applies everywhere, like `admin`.
+    Metrics,
     Publish(Target),
     Remove(Target),
     /// Only reading: never implies publishing or removing.
@@ -88,10 +94,12 @@ pub enum Scope {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("unknown permission `{0}`; use `admin`, `publish`, `remove` or `read`")]
+    #[error("unknown permission `{0}`; use `admin`, `publish`, `remove`, `read` or `metrics`")]
     UnknownPermission(String),
     #[error("an `admin` scope applies everywhere; give it no distribution or repository")]
     AdminWithTarget,
+    #[error("a `metrics` scope applies to the whole server; give it no distribution or repository")]
+    MetricsWithTarget,
     #[error("a `{0}` scope needs a distribution (and optionally a repository)")]
     MissingDistro(&'static str),
     #[error("a scope with a repository needs its distribution")]
@@ -118,6 +126,8 @@ impl Scope {
         match (permission, target) {
             (Permission::Admin, None) => Ok(Self::Admin),
             (Permission::Admin, Some(_)) => Err(ScopeError::AdminWithTarget),
+            (Permission::Metrics, None) => Ok(Self::Metrics),
+            (Permission::Metrics, Some(_)) => Err(ScopeError::MetricsWithTarget),
             (p, None) => Err(ScopeError::MissingDistro(p.as_str())),
             (Permission::Publish, Some(t)) => Ok(Self::Publish(t)),
             (Permission::Remove, Some(t)) => Ok(Self::Remove(t)),
@@ -128,6 +138,7 @@ impl Scope {
     pub fn permission(&self) -> Permission {
         match self {
             Self::Admin => Permission::Admin,
+            Self::Metrics => Permission::Metrics,
             Self::Publish(_) => Permission::Publish,
             Self::Remove(_) => Permission::Remove,
             Self::Read(_) => Permission::Read,
@@ -136,7 +147,7 @@ impl Scope {
 
     pub fn target(&self) -> Option<&Target> {
         match self {
-            Self::Admin => None,
+            Self::Admin | Self::Metrics => None,
             Self::Publish(t) | Self::Remove(t) | Self::Read(t) => Some(t),
         }
     }
@@ -164,6 +175,8 @@ pub enum Access<'a> {
     ManageKeys,
     /// Create, list, change or delete mirrors, and queue their syncs (admin only).
     ManageMirrors,
+    /// Read the api's metrics (admin, or a `metrics` scope).
+    ReadMetrics,
     /// Change a distribution's settings: its signing key, its packager keys, whether its
     /// repositories sign packages (admin only).
     ConfigureDistro { distro: &'a DistroName },
@@ -187,6 +200,7 @@ fn scope_permits(scope: &Scope, access: Access<'_>) -> bool {
     };
     match (scope, access) {
         (Scope::Admin, _) => true,
+        (Scope::Metrics, Access::ReadMetrics) => true,
         (Scope::Publish(t), Access::Publish { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Remove(t), Access::Remove { distro, repo }) => covers(t, distro, repo),
         (Scope::Publish(t) | Scope::Remove(t), Access::Read { distro, .. }) => {
@@ -480,5 +494,39 @@ mod tests {
         assert!(digests_match(&a, &a.clone()));
         assert!(!digests_match(&a, &b));
         assert!(!digests_match(&a, &a[..31]));
+    }
+
+    #[test]
+    fn a_metrics_scope_reads_the_metrics_and_nothing_else() {
+        let scope = Scope::from_parts("metrics", None, None).unwrap();
+        assert_eq!(scope, Scope::Metrics);
+        assert_eq!(scope.permission().as_str(), "metrics");
+        assert_eq!(
+            Scope::from_parts("metrics", Some("arch"), None),
+            Err(ScopeError::MetricsWithTarget)
+        );
+        let scopes = [Scope::Metrics];
+        assert!(permits(&scopes, Access::ReadMetrics));
+        assert!(!permits(&scopes, Access::ManageKeys));
+        assert!(!permits(&scopes, Access::ManageMirrors));
+        let arch = DistroName::parse("arch").unwrap();
+        assert!(!permits(
+            &scopes,
+            Access::Read {
+                distro: "arch",
+                repo: None
+            }
+        ));
+        assert!(!permits(
+            &scopes,
+            Access::Remove {
+                distro: &arch,
+                repo: None
+            }
+        ));
+        // Admin reads them too; a publish key does not.
+        assert!(permits(&[Scope::Admin], Access::ReadMetrics));
+        let publish = Scope::from_parts("publish", Some("arch"), None).unwrap();
+        assert!(!permits(&[publish], Access::ReadMetrics));
     }
 }

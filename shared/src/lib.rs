@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod key_admin;
 pub mod keys;
+pub mod metrics;
 pub mod mirror;
 pub mod names;
 pub mod package;

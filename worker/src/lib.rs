@@ -3,6 +3,7 @@
 
 mod error;
 mod jobs;
+mod metrics_listener;
 pub mod state;
 pub mod sweep;
 
@@ -72,6 +73,18 @@ pub async fn run(
         "rieter-worker running"
     );
     let sweeper = tokio::spawn(sweep::run(state.clone()));
+    let metrics = rieter::metrics::install().context("installing the metrics recorder")?;
+    let listener = match state.config.metrics_bind {
+        Some(addr) => {
+            let serving = metrics_listener::serve(addr, metrics, state.pool.clone());
+            Some(tokio::spawn(async move {
+                if let Err(err) = serving.await {
+                    tracing::error!(error = format!("{err:#}"), "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let monitor = jobs::register(Monitor::new(), state.clone())
         .shutdown_timeout(Duration::from_secs(state.config.shutdown_grace_secs))
         .should_restart(|worker, error| {
@@ -87,5 +100,8 @@ pub async fn run(
         })
         .await;
     sweeper.abort();
+    if let Some(listener) = listener {
+        listener.abort();
+    }
     result.context("running the job workers")
 }

@@ -9,12 +9,20 @@ use rieter::settings::WorkerConfig;
 /// variables; deploy/rieter.example.toml lists every key.
 #[derive(Debug, Parser)]
 #[command(name = "rieter-worker", version)]
-struct Cli {}
+struct Cli {
+    /// Serve this worker's metrics (`GET /metrics`, Prometheus's text format) on this address;
+    /// overrides `metrics_bind`. No authentication: use an address only the scraper reaches.
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<std::net::SocketAddr>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    Cli::parse();
-    let config = WorkerConfig::load().context("loading the configuration")?;
+    let cli = Cli::parse();
+    let mut config = WorkerConfig::load().context("loading the configuration")?;
+    if cli.metrics_bind.is_some() {
+        config.metrics_bind = cli.metrics_bind;
+    }
     rieter::telemetry::init(config.log_format);
     tracing::info!(version = rieter::VERSION, ?config, "starting rieter-worker");
     let state = rieter_worker::build_state(config).await?;

@@ -5,6 +5,7 @@ mod distros;
 mod health;
 mod keys;
 mod merged;
+mod metrics;
 mod mirrors;
 mod packages;
 mod remove;
@@ -49,6 +50,7 @@ pub type Api = MergedPaths<(
     signing::SigningApi,
     signing::PublicKeyApi,
     mirrors::MirrorsApi,
+    metrics::MetricsApi,
 )>;
 
 /// The OpenAPI service of all operations, independent of any running state.
@@ -67,6 +69,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             signing::SigningApi,
             signing::PublicKeyApi,
             mirrors::MirrorsApi,
+            metrics::MetricsApi,
         )),
         "Rieter",
         env!("CARGO_PKG_VERSION"),

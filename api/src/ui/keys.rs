@@ -74,6 +74,7 @@ pub fn describe_scope(scope: &Scope) -> String {
     };
     match scope {
         Scope::Admin => "admin: everything, including managing keys".to_owned(),
+        Scope::Metrics => "read the metrics".to_owned(),
         Scope::Publish(t) => format!("publish to {}", target(t)),
         Scope::Remove(t) => match t.repo() {
             Some(_) => format!("remove from {}", target(t)),

@@ -20,6 +20,9 @@ pub enum PermissionView {
     /// Read (download from, list) the private distribution (or only the repository) named,
     /// and nothing else: pacman's key.
     Read,
+    /// Read the metrics (`GET /metrics`), and nothing else: Prometheus's key. Takes no
+    /// distribution.
+    Metrics,
 }
 
 impl From<Permission> for PermissionView {
@@ -29,6 +32,7 @@ impl From<Permission> for PermissionView {
             Permission::Publish => Self::Publish,
             Permission::Remove => Self::Remove,
             Permission::Read => Self::Read,
+            Permission::Metrics => Self::Metrics,
         }
     }
 }
@@ -40,6 +44,7 @@ impl PermissionView {
             Self::Publish => "publish",
             Self::Remove => "remove",
             Self::Read => "read",
+            Self::Metrics => "metrics",
         }
     }
 }

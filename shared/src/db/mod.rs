@@ -10,6 +10,7 @@ pub mod locks;
 pub mod maintenance;
 pub mod manifest;
 pub mod mirrors;
+pub mod observe;
 pub mod packages;
 pub mod regen;
 pub mod removals;

@@ -138,6 +138,7 @@ async fn sync_locked(ctx: &SyncContext, mirror_id: i64) -> Result<SyncOutcome, D
     let result = tokio::time::timeout(MAX_SYNC_DURATION, run(ctx, &mirror, sync_id, &dir))
         .await
         .unwrap_or(Err(SyncError::TimedOut));
+    record(&mirror, &result);
     match result {
         Ok(outcome) => {
             // Downloads are in the store now; what is left are the databases' copies.
@@ -158,6 +159,25 @@ async fn sync_locked(ctx: &SyncContext, mirror_id: i64) -> Result<SyncOutcome, D
             // Partial downloads stay for the next attempt to resume.
             Ok(SyncOutcome::Failed { reason })
         }
+    }
+}
+
+/// Counts a sync's outcome and what it downloaded (`crate::metrics`).
+fn record(mirror: &MirrorRecord, result: &Result<SyncOutcome, SyncError>) {
+    let (outcome, downloaded) = match result {
+        Ok(SyncOutcome::Synced {
+            downloaded_bytes, ..
+        }) => ("synced", *downloaded_bytes),
+        Ok(_) => ("unchanged", 0),
+        Err(_) => ("failed", 0),
+    };
+    let (distro, repo) = (mirror.distro.to_string(), mirror.repo.to_string());
+    metrics::counter!(crate::metrics::MIRROR_SYNCS, "distro" => distro.clone(),
+        "repo" => repo.clone(), "outcome" => outcome)
+    .increment(1);
+    if downloaded > 0 {
+        metrics::counter!(crate::metrics::MIRROR_BYTES, "distro" => distro, "repo" => repo)
+            .increment(downloaded);
     }
 }
 

@@ -116,6 +116,10 @@ pub struct ApiConfig {
     /// address is the client, whatever the header says.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Serve `GET /metrics` to anyone (`RIETER_METRICS_PUBLIC`, default false: an admin key or
+    /// a key with the `metrics` permission).
+    #[serde(default)]
+    pub metrics_public: bool,
     /// Clients reach the api over HTTPS (a TLS-terminating proxy in front): the web UI's
     /// cookies are marked `Secure`, so browsers never send them over plain HTTP
     /// (`RIETER_BEHIND_TLS`, default false).

@@ -67,6 +67,11 @@ pub struct WorkerConfig {
     /// Repository architectures regenerated at once by this process.
     #[serde(default = "default_regen_concurrency")]
     pub regen_concurrency: usize,
+    /// Where this worker serves its metrics (`GET /metrics`, Prometheus's text format;
+    /// `RIETER_METRICS_BIND`, or `--metrics-bind`). Unset: nowhere. It has no authentication:
+    /// bind it to an address only the scraper reaches.
+    #[serde(default)]
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Mirror syncs run at once by this process.
     #[serde(default = "default_mirror_concurrency")]
     pub mirror_concurrency: usize,

@@ -69,7 +69,10 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
         members,
     } = match parse(state, upload).await? {
         Ok(parsed) => parsed,
-        Err(reason) => return refuse(state, upload, &reason).await,
+        Err(reason) => {
+            record_parse("refused", started);
+            return refuse(state, upload, &reason).await;
+        }
     };
     let outcome = ingest::record(
         &state.pool,
@@ -96,6 +99,15 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
 
     let info = &parsed.info;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    record_parse(
+        match outcome {
+            Outcome::Added { .. } => "recorded",
+            Outcome::Unchanged { .. } => "unchanged",
+            Outcome::Refused(_) => "refused",
+            Outcome::AlreadyDone => "duplicate",
+        },
+        started,
+    );
     match outcome {
         // Blobs nothing refers to any more (a replaced package's, a refused upload's) are
         // the sweep's to collect; published ones stay until their grace period ends.
@@ -117,6 +129,12 @@ async fn handle(state: &WorkerState, upload: &Upload) -> Result<(), JobError> {
         Outcome::AlreadyDone => tracing::debug!(upload.id = %id, "finished by another delivery"),
     }
     Ok(())
+}
+
+/// Counts a finished parse and its duration (`rieter::metrics`).
+fn record_parse(outcome: &'static str, started: Instant) {
+    metrics::counter!(rieter::metrics::PARSES, "outcome" => outcome).increment(1);
+    metrics::histogram!(rieter::metrics::PARSE_DURATION).record(started.elapsed().as_secs_f64());
 }
 
 /// Parses the upload's blob, settles its signature and renders its database entries, off the

@@ -122,7 +122,16 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
             change_seq,
             retired,
             phases,
-        } => tracing::info!(
+        } => {
+            let labels = [
+                ("distro", target.distro.to_string()),
+                ("repo", target.repo.to_string()),
+                ("arch", target.arch.to_string()),
+            ];
+            metrics::counter!(rieter::metrics::REBUILDS, &labels).increment(1);
+            metrics::histogram!(rieter::metrics::REBUILD_DURATION, &labels)
+                .record(started.elapsed().as_secs_f64());
+            tracing::info!(
             distro = %target.distro, repo = %target.repo, arch = %target.arch,
             packages, change_seq, retired,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -130,7 +139,8 @@ async fn build(state: &WorkerState, target: &regen::BuildTarget) -> Result<(), J
             write_ms = phases.write.as_secs_f64() * 1000.0,
             finish_ms = phases.finish.as_secs_f64() * 1000.0,
             "repository database published"
-        ),
+            )
+        }
         // Replaced or removed after the snapshot: that change queued the next build.
         Rebuild::Superseded { missing } => tracing::warn!(
             repo_arch.id = target.repo_arch_id, packages = ?missing,
