@@ -7,6 +7,7 @@ pub mod cli;
 pub mod error;
 mod file_read;
 mod http_file;
+mod listen;
 mod pagination;
 mod problems;
 mod published;

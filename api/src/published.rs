@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use rieter::db::manifest::{self, PublishedFile};
 use rieter::names::{ArchName, DistroName, FileName, RepoName};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+
+use crate::listen::{self, Listening};
 
 /// The channel the `published_files_changed` trigger notifies.
 const CHANNEL: &str = "rieter_published_files";
@@ -34,7 +34,7 @@ impl PublishedFiles {
     /// Starts listening for manifest changes on a connection of its own.
     pub fn start(pool: PgPool) -> Arc<Self> {
         let files = Arc::new(Self::default());
-        tokio::spawn(listen(Arc::downgrade(&files), pool));
+        listen::spawn(pool, CHANNEL, Arc::downgrade(&files));
         files
     }
 
@@ -75,45 +75,24 @@ impl PublishedFiles {
     }
 }
 
-async fn listen(files: std::sync::Weak<PublishedFiles>, pool: PgPool) {
-    loop {
-        let mut listener = match connect(&pool).await {
-            Ok(listener) => listener,
-            Err(err) => {
-                tracing::warn!(error = %err, "listening for manifest changes failed; not caching meanwhile");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
+impl Listening for PublishedFiles {
+    fn connected(&self) {
         // Whatever changed before the listener was up is unknown: start from nothing.
-        let Some(cache) = files.upgrade() else { return };
-        cache.invalidate();
-        cache.listening.store(true, Ordering::Release);
-        drop(cache);
-        loop {
-            let received = listener.try_recv().await;
-            let Some(cache) = files.upgrade() else { return };
-            match received {
-                Ok(Some(_)) => cache.invalidate(),
-                // The connection was lost: changes may be missed until a new one listens.
-                lost => {
-                    cache.listening.store(false, Ordering::Release);
-                    cache.invalidate();
-                    let error = lost.err().map(|e| e.to_string()).unwrap_or_default();
-                    tracing::warn!(
-                        error,
-                        "lost the manifest change listener; not caching meanwhile"
-                    );
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.invalidate();
+        self.listening.store(true, Ordering::Release);
     }
-}
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
+    fn notified(&self, _: sqlx::postgres::PgNotification) {
+        self.invalidate();
+    }
+
+    fn lost(&self, error: Option<&sqlx::Error>) {
+        self.listening.store(false, Ordering::Release);
+        self.invalidate();
+        let error = error.map(ToString::to_string).unwrap_or_default();
+        tracing::warn!(
+            error,
+            "lost the manifest change listener; not caching meanwhile"
+        );
+    }
 }

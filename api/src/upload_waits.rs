@@ -10,10 +10,11 @@ use std::time::Duration;
 use rieter::db::DbError;
 use rieter::db::uploads::{self, Upload};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::listen::{self, Listening};
 
 /// The channel of `uploads_final_notify`.
 const CHANNEL: &str = "rieter_upload_final";
@@ -34,7 +35,7 @@ impl UploadWaits {
             finals: broadcast::Sender::new(1024),
             listening: AtomicBool::new(false),
         });
-        tokio::spawn(listen(Arc::downgrade(&waits), pool));
+        listen::spawn(pool, CHANNEL, Arc::downgrade(&waits));
         waits
     }
 
@@ -71,49 +72,27 @@ impl UploadWaits {
     }
 }
 
-async fn listen(waits: std::sync::Weak<UploadWaits>, pool: PgPool) {
-    loop {
-        let mut listener = match connect(&pool).await {
-            Ok(listener) => listener,
-            Err(err) => {
-                tracing::warn!(error = %err, "listening for final uploads failed; waiting requests poll meanwhile");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let Some(state) = waits.upgrade() else { return };
-        state.listening.store(true, Ordering::Release);
+impl Listening for UploadWaits {
+    fn connected(&self) {
+        self.listening.store(true, Ordering::Release);
         // What became final before the listener was up is unknown.
-        let _ = state.finals.send(LOOK_AGAIN);
-        drop(state);
-        loop {
-            let received = listener.try_recv().await;
-            let Some(state) = waits.upgrade() else { return };
-            match received {
-                Ok(Some(notification)) => {
-                    if let Ok(id) = notification.payload().parse::<Uuid>() {
-                        // No receiver is no error: nobody is waiting.
-                        let _ = state.finals.send(id);
-                    }
-                }
-                lost => {
-                    state.listening.store(false, Ordering::Release);
-                    let _ = state.finals.send(LOOK_AGAIN);
-                    let error = lost.err().map(|e| e.to_string()).unwrap_or_default();
-                    tracing::warn!(
-                        error,
-                        "lost the final-upload listener; waiting requests poll meanwhile"
-                    );
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = self.finals.send(LOOK_AGAIN);
     }
-}
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
+    fn notified(&self, notification: sqlx::postgres::PgNotification) {
+        if let Ok(id) = notification.payload().parse::<Uuid>() {
+            // No receiver is no error: nobody is waiting.
+            let _ = self.finals.send(id);
+        }
+    }
+
+    fn lost(&self, error: Option<&sqlx::Error>) {
+        self.listening.store(false, Ordering::Release);
+        let _ = self.finals.send(LOOK_AGAIN);
+        let error = error.map(ToString::to_string).unwrap_or_default();
+        tracing::warn!(
+            error,
+            "lost the final-upload listener; waiting requests poll meanwhile"
+        );
+    }
 }
