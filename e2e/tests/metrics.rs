@@ -52,6 +52,16 @@ async fn metrics_count_what_happened() {
     .await
     .unwrap();
     let api_metrics = rieter.url("/metrics");
+    // The api is up; the worker listens once it has started too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while rieter.client.get(&worker_metrics).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never served its metrics:\n{}",
+            rieter.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // Who may read them: an admin key, or a key with the `metrics` permission.
     assert_eq!(scrape(&rieter, &api_metrics, None).await.0, 401);
