@@ -240,11 +240,9 @@ impl MirrorsApi {
         authorize(&state, &credentials).await?;
         let queued = admin::queue_sync(&state.pool, id.0)
             .await
-            .map_err(|e| ApiError::database("queueing a mirror sync", e))?;
-        if !queued {
-            return Err(not_found(id.0));
-        }
-        Ok(SyncQueued::Queued(Json(find(&state, id.0).await?.into())))
+            .map_err(|e| ApiError::database("queueing a mirror sync", e))?
+            .ok_or_else(|| not_found(id.0))?;
+        Ok(SyncQueued::Queued(Json(queued.into())))
     }
 }
 

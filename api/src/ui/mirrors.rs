@@ -123,11 +123,11 @@ pub async fn sync_mirror(
         return not_found();
     };
     match admin::queue_sync(&state.pool, id).await {
-        Ok(true) => {
+        Ok(Some(_)) => {
             tracing::info!(mirror.id = id, "mirror sync queued from the web UI");
             Redirect::see_other("/admin/mirrors").into_response()
         }
-        Ok(false) => not_found(),
+        Ok(None) => not_found(),
         Err(err) => database_error("queueing a mirror sync", err),
     }
 }

@@ -183,3 +183,24 @@ pub async fn repo_arch_ids(
     .fetch_all(executor)
     .await
 }
+
+/// The repository's packages in the catalogue.
+pub async fn package_count(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!("select package_count from repos where id = $1", repo_id)
+        .fetch_one(executor)
+        .await
+}
+
+/// Locks a repository's row and returns its package count: what recording a package locks
+/// too, so no package arrives while the caller decides on an empty repository.
+pub async fn lock_package_count(conn: &mut PgConnection, repo_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select package_count from repos where id = $1 for update",
+        repo_id
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -568,3 +568,80 @@ pub async fn release_held(conn: &mut PgConnection, mirror_id: i64) -> Result<(),
     .await?;
     Ok(())
 }
+
+/// Locks a mirror's row for the transaction that makes a sync live; false if it is gone.
+pub async fn lock(conn: &mut PgConnection, mirror_id: i64) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!("select id from mirrors where id = $1 for update", mirror_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// A package of a mirrored repository, as a sync compares it with the upstream's entry.
+#[derive(Debug, Clone)]
+pub struct CataloguePackage {
+    pub id: i64,
+    pub arch: String,
+    pub name: String,
+    pub filename: String,
+    pub sha256: Digest,
+}
+
+/// The packages of repository `repo_id` that `arch`'s database lists: its own and `any`.
+pub async fn catalogue_of(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+    arch: &ArchName,
+) -> Result<Vec<CataloguePackage>, sqlx::Error> {
+    sqlx::query_as!(
+        CataloguePackage,
+        r#"select id, arch, name, filename, sha256 as "sha256: Digest" from packages
+           where repo_id = $1 and (arch = $2 or arch = 'any')"#,
+        repo_id,
+        arch.as_str()
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// The file names the other architectures of repository `repo_id` serve live: an `any`
+/// package one of them still lists stays in the catalogue.
+pub async fn served_by_other_arches(
+    executor: impl PgExecutor<'_>,
+    repo_id: i64,
+    arch: &ArchName,
+) -> Result<HashSet<String>, sqlx::Error> {
+    let names = sqlx::query_scalar!(
+        "select f.filename from published_files f
+         join repo_arches ra on ra.id = f.repo_arch_id
+         where ra.repo_id = $1 and ra.arch <> $2 and f.retired_until is null",
+        repo_id,
+        arch.as_str()
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(names.into_iter().collect())
+}
+
+/// Records that the architecture's databases are live with `packages` packages: nothing is
+/// left for a regeneration to build (a mirror's databases are the upstream's).
+pub async fn mark_published(
+    tx: &mut PgConnection,
+    repo_arch_id: i64,
+    packages: usize,
+    signed: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update repo_arches
+         set built_seq = change_seq, dirty_since = null, published_at = now(),
+             build_count = build_count + 1, package_count = $2,
+             signed_databases = signed_databases or $3
+         where id = $1",
+        repo_arch_id,
+        packages as i64,
+        signed
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}

@@ -50,14 +50,7 @@ pub async fn create(
 ) -> Result<MirrorRecord, AdminError> {
     let mut tx = pool.begin().await?;
     let repo_id = catalogue::ensure_repo(&mut tx, distro, repo).await?;
-    // The repository's row is what recording a package locks too: no package arrives while
-    // this looks.
-    let package_count = sqlx::query_scalar!(
-        "select package_count from repos where id = $1 for update",
-        repo_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let package_count = catalogue::lock_package_count(&mut tx, repo_id).await?;
     if let Some(existing) = mirrors::for_repo(&mut *tx, distro, repo).await? {
         return Err(AdminError::AlreadyMirrored {
             distro: distro.clone(),
@@ -111,16 +104,15 @@ pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, DbError> {
     Ok(mirrors::delete(pool, id).await?)
 }
 
-/// Queues a sync of mirror `id` now, unless one is queued already. False if there is no such
-/// mirror.
-pub async fn queue_sync(pool: &PgPool, id: i64) -> Result<bool, DbError> {
+/// Queues a sync of mirror `id` now, unless one is queued already; the mirror as it is then,
+/// or `None` if there is no such mirror.
+pub async fn queue_sync(pool: &PgPool, id: i64) -> Result<Option<MirrorRecord>, DbError> {
     let mut tx = pool.begin().await?;
-    if mirrors::find(&mut *tx, id).await?.is_none() {
-        return Ok(false);
-    }
+    // Marking a mirror that is gone changes nothing; reading it back tells.
     queue_in(&mut tx, id).await?;
+    let queued = mirrors::find(&mut *tx, id).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(queued)
 }
 
 /// Queues the syncs that are due by their schedule; returns how many. A mirror being synced

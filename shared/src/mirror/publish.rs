@@ -85,7 +85,7 @@ pub async fn publish(
             }
         }
     }
-    if !lock_mirror(&mut tx, mirror.id).await? {
+    if !mirrors::lock(&mut tx, mirror.id).await? {
         return Ok(None);
     }
     for upstream in changed {
@@ -105,7 +105,7 @@ pub async fn publish(
         let change = manifest::diff(&live, listing);
         manifest::switch(&mut tx, repo_arch_id, &change, ctx.grace).await?;
         let signed = upstream.db_sig.is_some();
-        mark_published(&mut tx, repo_arch_id, upstream.entries.len(), signed).await?;
+        mirrors::mark_published(&mut tx, repo_arch_id, upstream.entries.len(), signed).await?;
         mirrors::set_arch_state(
             &mut *tx,
             mirror.id,
@@ -119,7 +119,7 @@ pub async fn publish(
         .await?;
     }
     mirrors::release_held(&mut tx, mirror.id).await?;
-    let count = package_count(&mut tx, mirror.repo_id).await?;
+    let count = catalogue::package_count(&mut *tx, mirror.repo_id).await?;
     mirrors::succeed(&mut tx, mirror.id, sync_id, count, lastupdate).await?;
     tx.commit().await?;
     Ok(Some(count))
@@ -140,13 +140,6 @@ async fn claim_bytes(
     )
     .await?;
     Ok(digest)
-}
-
-async fn lock_mirror(tx: &mut PgConnection, mirror_id: i64) -> Result<bool, sqlx::Error> {
-    let found = sqlx::query_scalar!("select id from mirrors where id = $1 for update", mirror_id)
-        .fetch_optional(tx)
-        .await?;
-    Ok(found.is_some())
 }
 
 /// What the architecture serves after the switch: the upstream's databases under both names
@@ -212,25 +205,8 @@ async fn replace_catalogue(
     entries: &[SyncEntry],
     signatures: &HashMap<FileName, (Digest, i64)>,
 ) -> Result<(), SyncError> {
-    let existing = sqlx::query!(
-        r#"select id, arch, name, filename, sha256 as "sha256: Digest" from packages
-           where repo_id = $1 and (arch = $2 or arch = 'any')"#,
-        repo_id,
-        arch.as_str()
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let served_elsewhere: HashSet<String> = sqlx::query_scalar!(
-        "select f.filename from published_files f
-         join repo_arches ra on ra.id = f.repo_arch_id
-         where ra.repo_id = $1 and ra.arch <> $2 and f.retired_until is null",
-        repo_id,
-        arch.as_str()
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
+    let existing = mirrors::catalogue_of(&mut *tx, repo_id, arch).await?;
+    let served_elsewhere = mirrors::served_by_other_arches(&mut *tx, repo_id, arch).await?;
     let wanted: HashMap<(&str, &str), &SyncEntry> = entries
         .iter()
         .map(|e| ((e.info.arch.as_str(), e.info.name.as_str()), e))
@@ -311,34 +287,4 @@ async fn replace_catalogue(
         packages::insert_many(&mut *tx, repo_id, &new).await?;
     }
     Ok(())
-}
-
-/// Records that the architecture's databases are live with `packages` packages: nothing is
-/// left for a regeneration to build (a mirror's databases are the upstream's).
-async fn mark_published(
-    tx: &mut PgConnection,
-    repo_arch_id: i64,
-    packages: usize,
-    signed: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update repo_arches
-         set built_seq = change_seq, dirty_since = null, published_at = now(),
-             build_count = build_count + 1, package_count = $2,
-             signed_databases = signed_databases or $3
-         where id = $1",
-        repo_arch_id,
-        packages as i64,
-        signed
-    )
-    .execute(tx)
-    .await?;
-    Ok(())
-}
-
-/// The repository's packages in the catalogue.
-pub async fn package_count(tx: &mut PgConnection, repo_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!("select package_count from repos where id = $1", repo_id)
-        .fetch_one(tx)
-        .await
 }

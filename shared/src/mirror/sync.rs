@@ -247,7 +247,7 @@ async fn unchanged(
     lastupdate: Option<i64>,
 ) -> Result<SyncOutcome, SyncError> {
     let mut tx = ctx.pool.begin().await?;
-    let packages = publish::package_count(&mut tx, mirror.repo_id).await?;
+    let packages = crate::db::catalogue::package_count(&mut *tx, mirror.repo_id).await?;
     mirrors::succeed(&mut tx, mirror.id, sync_id, packages, lastupdate).await?;
     tx.commit().await?;
     Ok(SyncOutcome::Unchanged { packages })
@@ -285,7 +285,7 @@ async fn fetch_arch(
     });
     let db_path = dir.join(format!("{arch}.db"));
     let db_url = url(&names.db_link);
-    let db = match fetcher
+    let (db, got_validators) = match fetcher
         .download(
             &db_url,
             &db_path,
@@ -316,7 +316,6 @@ async fn fetch_arch(
             validators,
         ),
     };
-    let (db, got_validators) = db;
     if state.is_some_and(|s| s.db_digest == db.digest) {
         return Ok(None);
     }

@@ -178,8 +178,11 @@ fn read_members(
         let limit = match member {
             "desc" | "depends" => limits.max_desc_bytes,
             "files" if files_of(dir) => limits.max_files_bytes,
-            // Not wanted: its directory still counts as a package (its `desc` follows).
-            "files" => 0,
+            "files" => {
+                // Not wanted, so not read; its directory still counts as a package.
+                register(&mut dirs, &mut index, dir, limits)?;
+                continue;
+            }
             // pacman ignores what it does not know; so do we, without reading it.
             _ => continue,
         };
@@ -192,11 +195,6 @@ fn read_members(
             member: quoted(&path),
             limit,
         };
-        if member == "files" && limit == 0 {
-            // Skipped unread (the decompressor still passes over it, within its bounds).
-            register(&mut dirs, &mut index, dir, limits)?;
-            continue;
-        }
         if entry.size() > limit {
             return Err(too_large());
         }

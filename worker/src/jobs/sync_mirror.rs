@@ -26,7 +26,7 @@ pub async fn run(job: SyncMirror, state: Data<SharedState>) -> Result<(), BoxDyn
         })
 }
 
-pub fn context(state: &WorkerState) -> SyncContext {
+fn context(state: &WorkerState) -> SyncContext {
     SyncContext {
         pool: state.pool.clone(),
         store: state.blobs.clone(),
