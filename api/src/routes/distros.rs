@@ -10,7 +10,7 @@ use rieter::names::{DistroName, RepoName};
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, listing_window};
+use crate::pagination::{PageNumber, PageRequest, PerPage};
 use crate::state::AppState;
 use crate::views::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage};
 
@@ -52,32 +52,18 @@ impl DistrosApi {
         &self,
         state: Data<&AppState>,
         credentials: MaybeCredentials,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<DistroPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         let reader = state.auth.reader(&credentials).await?;
-        let found = distros::list(
-            &state.reads,
-            &reader.hidden,
-            listing_window(page.0, per_page.0)?,
-        )
-        .await
-        .map_err(|e| ApiError::database("listing distributions", e))?;
+        let found = distros::list(&state.reads, &reader.hidden, paging.listing_window()?)
+            .await
+            .map_err(|e| ApiError::database("listing distributions", e))?;
         Ok(DistroPageResponse::Ok(Json(DistroPage {
             items: found.items.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total: found.total,
         })))
     }
@@ -117,20 +103,10 @@ impl DistrosApi {
         state: Data<&AppState>,
         credentials: MaybeCredentials,
         distro: Path<String>,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<RepoPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         let reader = state.auth.reader(&credentials).await?;
         let missing = || ApiError::not_found(format!("no distribution {}", distro.0));
         // A name that could not exist is simply not found.
@@ -140,15 +116,15 @@ impl DistrosApi {
             &state.reads,
             &reader.hidden,
             &distro,
-            listing_window(page.0, per_page.0)?,
+            paging.listing_window()?,
         )
         .await
         .map_err(|e| ApiError::database("listing repositories", e))?
         .ok_or_else(missing)?;
         Ok(RepoPageResponse::Ok(Json(RepoPage {
             items: found.items.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total: found.total,
         })))
     }

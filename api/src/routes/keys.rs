@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Tag;
 use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, listing_window};
+use crate::pagination::{PageNumber, PageRequest, PerPage};
 use crate::state::AppState;
 use crate::views::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
 
@@ -88,25 +88,15 @@ impl KeysApi {
         &self,
         state: Data<&AppState>,
         credentials: Credentials,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<KeyPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         state
             .auth
             .authorize(&credentials, Action::ManageKeys)
             .await?;
-        let w = listing_window(page.0, per_page.0)?;
+        let w = paging.listing_window()?;
         let (found, total) =
             key_db::list(&state.pool, w.limit, w.offset)
                 .await
@@ -116,8 +106,8 @@ impl KeysApi {
                 })?;
         Ok(KeyPageResponse::Ok(Json(KeyPage {
             items: found.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total,
         })))
     }

@@ -1,7 +1,8 @@
 //! poem-openapi writes one `paths` entry per path *per API struct*, so two structs serving
 //! different methods of one path (uploads and removals both use `/{distro}/{repo}`) produce a
 //! document with a duplicate key, which YAML readers resolve by dropping all but the last.
-//! This wrapper merges the operations of equal paths into one entry, in first-seen order.
+//! This wrapper merges the operations of equal paths into one entry, in first-seen order, and
+//! has each operation declare only the error statuses it can return ([`super::statuses`]).
 
 use std::collections::HashMap;
 
@@ -14,9 +15,9 @@ pub struct MergedPaths<T>(pub T);
 
 impl<T: OpenApi> OpenApi for MergedPaths<T> {
     fn meta() -> Vec<MetaApi> {
-        vec![MetaApi {
-            paths: merge(T::meta()),
-        }]
+        let mut paths = merge(T::meta());
+        super::statuses::prune(&mut paths);
+        vec![MetaApi { paths }]
     }
 
     fn register(registry: &mut Registry) {

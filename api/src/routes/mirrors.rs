@@ -14,7 +14,7 @@ use rieter::names::{ArchName, DistroName, RepoName};
 use super::Tag;
 use crate::auth::{Action, Credentials};
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, listing_window};
+use crate::pagination::{PageNumber, PageRequest, PerPage};
 use crate::state::AppState;
 use crate::views::{MirrorChangeView, MirrorPage, MirrorView, NewMirrorView};
 
@@ -102,22 +102,12 @@ impl MirrorsApi {
         &self,
         state: Data<&AppState>,
         credentials: Credentials,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<MirrorPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         authorize(&state, &credentials).await?;
-        let w = listing_window(page.0, per_page.0)?;
+        let w = paging.listing_window()?;
         let read = |e| ApiError::database("listing mirrors", e);
         let found = mirrors::list(&state.pool, w.limit, w.offset)
             .await
@@ -125,8 +115,8 @@ impl MirrorsApi {
         let total = mirrors::count(&state.pool).await.map_err(read)?;
         Ok(MirrorPageResponse::Ok(Json(MirrorPage {
             items: found.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total,
         })))
     }

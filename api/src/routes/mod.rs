@@ -11,6 +11,7 @@ mod packages;
 mod remove;
 mod repo_files;
 mod signing;
+mod statuses;
 mod upload;
 mod upload_status;
 mod uploads_list;

@@ -10,7 +10,7 @@ use rieter::db::listing::packages::{self, Filter, SortKey};
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, listing_window, window};
+use crate::pagination::{PageNumber, PageRequest, PerPage, window};
 use crate::state::AppState;
 use crate::views::{FilePage, PackagePage, PackageSort, PackageView, SortOrder};
 
@@ -69,20 +69,10 @@ impl PackagesApi {
         sort: Query<Option<PackageSort>>,
         /// `asc` (the default) or `desc`.
         order: Query<Option<SortOrder>>,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PackagePageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         let reader = state.auth.reader(&credentials).await?;
         let filter = Filter {
             distro: text_filter("distro", distro.0)?,
@@ -101,15 +91,15 @@ impl PackagesApi {
             &state.reads,
             &reader.hidden,
             &filter,
-            listing_window(page.0, per_page.0)?,
+            paging.listing_window()?,
             Counting::Exact,
         )
         .await
         .map_err(|e| ApiError::database("listing packages", e))?;
         Ok(PackagePageResponse::Ok(Json(PackagePage {
             items: found.items.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total: found.total,
         })))
     }
@@ -146,33 +136,24 @@ impl PackagesApi {
         state: Data<&AppState>,
         credentials: MaybeCredentials,
         id: Path<i64>,
-        /// Page number, from 1.
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<FilePageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         let reader = state.auth.reader(&credentials).await?;
         let found = packages::files(
             &state.reads,
             &reader.hidden,
             id.0,
-            window(page.0, per_page.0),
+            window(paging.page, paging.per_page),
         )
         .await
         .map_err(|e| ApiError::database("listing a package's files", e))?
         .ok_or_else(|| ApiError::not_found(format!("no package with id {}", id.0)))?;
         Ok(FilePageResponse::Ok(Json(FilePage {
             items: found.paths,
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total: found.total,
         })))
     }

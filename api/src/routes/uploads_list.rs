@@ -7,7 +7,7 @@ use rieter::db::listing::uploads;
 use super::Tag;
 use crate::auth::MaybeCredentials;
 use crate::error::ApiError;
-use crate::pagination::{default_page, default_per_page, listing_window};
+use crate::pagination::{PageNumber, PageRequest, PerPage};
 use crate::state::AppState;
 use crate::views::{UploadPage, UploadStatusView};
 
@@ -33,33 +33,23 @@ impl UploadsListApi {
         credentials: MaybeCredentials,
         /// Only uploads with this status.
         status: Query<Option<UploadStatusView>>,
-        /// Page number, from 1; `page` × `per_page` may not exceed 100000 (narrow the listing with
-        /// its filters to reach further).
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "1000000"))
-        )]
-        page: Query<i64>,
-        /// Items per page (default 50, at most 200).
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "200"))
-        )]
-        per_page: Query<i64>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
     ) -> Result<UploadPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
         let reader = state.auth.reader(&credentials).await?;
         let found = uploads::list(
             &state.reads,
             &reader.hidden,
             status.0.map(Into::into),
-            listing_window(page.0, per_page.0)?,
+            paging.listing_window()?,
         )
         .await
         .map_err(|e| ApiError::database("listing uploads", e))?;
         Ok(UploadPageResponse::Ok(Json(UploadPage {
             items: found.items.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
+            page: paging.page,
+            per_page: paging.per_page,
             total: found.total,
         })))
     }
