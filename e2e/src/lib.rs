@@ -90,7 +90,7 @@ pub struct Rieter {
     s3: Option<s3::S3Server>,
 }
 
-/// Builds the two binaries once per process (a no-op when they are up to date), in the profile
+/// Builds the binaries (api, worker, CLI) once per process (a no-op when they are up to date), in the profile
 /// this code was built with, and returns the directory holding them. Test executables live in
 /// `target/<profile>/deps`, other executables (the benchmark harness) in `target/<profile>`.
 pub fn binaries() -> &'static Path {
@@ -104,6 +104,8 @@ pub fn binaries() -> &'static Path {
             "rieter-api",
             "-p",
             "rieter-worker",
+            "-p",
+            "rieter-cli",
             "--bins",
         ];
         if !cfg!(debug_assertions) {
@@ -134,7 +136,7 @@ pub fn binaries() -> &'static Path {
             .expect("running cargo build for the binaries");
         assert!(
             status.success(),
-            "building rieter-api and rieter-worker failed"
+            "building rieter-api, rieter-worker and rieter failed"
         );
         let exe = std::env::current_exe().expect("executable path");
         let dir = exe.parent().expect("executable directory");
