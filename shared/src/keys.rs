@@ -31,6 +31,8 @@ pub enum Permission {
     Read,
     /// Reading the api's metrics (`GET /metrics`), and nothing else: a scraper's key.
     Metrics,
+    /// Managing the build targets of a distribution (or of one repository).
+    Build,
 }
 
 impl Permission {
@@ -41,6 +43,7 @@ impl Permission {
             Self::Remove => "remove",
             Self::Read => "read",
             Self::Metrics => "metrics",
+            Self::Build => "build",
         }
     }
 
@@ -51,6 +54,7 @@ impl Permission {
             "remove" => Some(Self::Remove),
             "read" => Some(Self::Read),
             "metrics" => Some(Self::Metrics),
+            "build" => Some(Self::Build),
             _ => None,
         }
     }
@@ -90,11 +94,16 @@ pub enum Scope {
     Remove(Target),
     /// Only reading: never implies publishing or removing.
     Read(Target),
+    /// Managing the build targets that publish to its target.
+    Build(Target),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("unknown permission `{0}`; use `admin`, `publish`, `remove`, `read` or `metrics`")]
+    #[error(
+        "unknown permission `{0}`; use `admin`, `publish`, `remove`, `read`, `metrics` or \
+         `build`"
+    )]
     UnknownPermission(String),
     #[error("an `admin` scope applies everywhere; give it no distribution or repository")]
     AdminWithTarget,
@@ -132,6 +141,7 @@ impl Scope {
             (Permission::Publish, Some(t)) => Ok(Self::Publish(t)),
             (Permission::Remove, Some(t)) => Ok(Self::Remove(t)),
             (Permission::Read, Some(t)) => Ok(Self::Read(t)),
+            (Permission::Build, Some(t)) => Ok(Self::Build(t)),
         }
     }
 
@@ -142,13 +152,14 @@ impl Scope {
             Self::Publish(_) => Permission::Publish,
             Self::Remove(_) => Permission::Remove,
             Self::Read(_) => Permission::Read,
+            Self::Build(_) => Permission::Build,
         }
     }
 
     pub fn target(&self) -> Option<&Target> {
         match self {
             Self::Admin | Self::Metrics => None,
-            Self::Publish(t) | Self::Remove(t) | Self::Read(t) => Some(t),
+            Self::Publish(t) | Self::Remove(t) | Self::Read(t) | Self::Build(t) => Some(t),
         }
     }
 }
@@ -177,6 +188,11 @@ pub enum Access<'a> {
     ManageMirrors,
     /// Read the api's metrics (admin, or a `metrics` scope).
     ReadMetrics,
+    /// Create, read, change or delete the build targets that publish to a repository.
+    ManageTargets {
+        distro: &'a DistroName,
+        repo: &'a RepoName,
+    },
     /// Change a distribution's settings: its signing key, its packager keys, whether its
     /// repositories sign packages (admin only).
     ConfigureDistro { distro: &'a DistroName },
@@ -201,9 +217,10 @@ fn scope_permits(scope: &Scope, access: Access<'_>) -> bool {
     match (scope, access) {
         (Scope::Admin, _) => true,
         (Scope::Metrics, Access::ReadMetrics) => true,
+        (Scope::Build(t), Access::ManageTargets { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Publish(t), Access::Publish { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Remove(t), Access::Remove { distro, repo }) => covers(t, distro, repo),
-        (Scope::Publish(t) | Scope::Remove(t), Access::Read { distro, .. }) => {
+        (Scope::Publish(t) | Scope::Remove(t) | Scope::Build(t), Access::Read { distro, .. }) => {
             t.distro().as_str() == distro
         }
         (Scope::Read(t), Access::Read { distro, repo }) => match t {
@@ -494,6 +511,43 @@ mod tests {
         assert!(digests_match(&a, &a.clone()));
         assert!(!digests_match(&a, &b));
         assert!(!digests_match(&a, &a[..31]));
+    }
+
+    #[test]
+    fn a_build_scope_manages_the_targets_of_its_target_and_reads_its_distribution() {
+        let (arch, other) = (d("arch"), d("other"));
+        let (extra, core) = (
+            RepoName::parse("extra").unwrap(),
+            RepoName::parse("core").unwrap(),
+        );
+        let distro_wide = Scope::from_parts("build", Some("arch"), None).unwrap();
+        let one_repo = Scope::from_parts("build", Some("arch"), Some("extra")).unwrap();
+        assert_eq!(one_repo.permission().as_str(), "build");
+        assert_eq!(
+            Scope::from_parts("build", None, None),
+            Err(ScopeError::MissingDistro("build"))
+        );
+        let manage = |distro, repo| Access::ManageTargets { distro, repo };
+        let (distro_wide, one_repo) = ([distro_wide], [one_repo]);
+        assert!(permits(&distro_wide, manage(&arch, &core)));
+        assert!(permits(&one_repo, manage(&arch, &extra)));
+        assert!(!permits(&one_repo, manage(&arch, &core)));
+        assert!(!permits(&distro_wide, manage(&other, &core)));
+        assert!(permits(&[Scope::Admin], manage(&other, &core)));
+        let read = Access::Read {
+            distro: "arch",
+            repo: None,
+        };
+        assert!(permits(&one_repo, read));
+        // It publishes nothing itself: the build's uploads are the agent's.
+        assert!(!permits(
+            &distro_wide,
+            Access::Publish {
+                distro: &arch,
+                repo: &extra
+            }
+        ));
+        assert!(!permits(&one_repo, Access::ManageKeys));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod blobs;
+pub mod build;
 pub mod db;
 pub mod depends;
 pub mod ingest;

@@ -81,6 +81,7 @@ pub fn describe_scope(scope: &Scope) -> String {
             None => format!("remove from {}, or all of {}", target(t), t.distro()),
         },
         Scope::Read(t) => format!("read {}", target(t)),
+        Scope::Build(t) => format!("manage the build targets of {}", target(t)),
     }
 }
 

@@ -23,6 +23,9 @@ pub enum PermissionView {
     /// Read the metrics (`GET /metrics`), and nothing else: Prometheus's key. Takes no
     /// distribution.
     Metrics,
+    /// Manage the build targets publishing to the distribution (or only the repository)
+    /// named.
+    Build,
 }
 
 impl From<Permission> for PermissionView {
@@ -33,6 +36,7 @@ impl From<Permission> for PermissionView {
             Permission::Remove => Self::Remove,
             Permission::Read => Self::Read,
             Permission::Metrics => Self::Metrics,
+            Permission::Build => Self::Build,
         }
     }
 }
@@ -45,6 +49,7 @@ impl PermissionView {
             Self::Remove => "remove",
             Self::Read => "read",
             Self::Metrics => "metrics",
+            Self::Build => "build",
         }
     }
 }
@@ -55,7 +60,8 @@ impl PermissionView {
 #[oai(rename = "KeyScope")]
 pub struct ScopeView {
     pub permission: PermissionView,
-    /// Required for `publish`, `remove` and `read`; absent for `admin`.
+    /// Required for `publish`, `remove`, `read` and `build`; absent for `admin` and
+    /// `metrics`.
     #[oai(nullable)]
     pub distro: Option<String>,
     /// Limits the scope to one repository of `distro`.

@@ -16,6 +16,7 @@ pub mod regen;
 pub mod removals;
 pub mod sessions;
 pub mod signing;
+pub mod targets;
 pub mod uploads;
 
 use std::time::Duration;
