@@ -130,6 +130,9 @@ pub enum Command {
     /// A repository's settings (whether the server signs its packages).
     #[command(subcommand)]
     RepoSettings(RepoSettingsCommand),
+    /// Build targets: what to build, where to publish it, and when.
+    #[command(subcommand)]
+    Targets(TargetsCommand),
     /// Print the server's metrics (Prometheus text).
     Metrics,
     /// Print a shell completion script.
@@ -268,4 +271,69 @@ pub enum RepoSettingsCommand {
         #[arg(long, action = clap::ArgAction::Set, required = true)]
         sign_packages: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetsCommand {
+    /// Create a target that publishes to DISTRO/REPO.
+    Create {
+        /// The target's unique name.
+        name: String,
+        /// The repository its packages go to, as DISTRO/REPO.
+        target: String,
+        /// `git` (a repository at --branch, the PKGBUILD in --path) or `url` (one PKGBUILD).
+        #[arg(long)]
+        kind: String,
+        /// The git repository's or the PKGBUILD's URL (`--url` is the server's).
+        #[arg(long, value_name = "URL")]
+        source: String,
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long)]
+        path: Option<String>,
+        /// Architectures to build for (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        arches: Vec<String>,
+        /// When to build: five cron fields in UTC, e.g. '0 3 * * *'.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// How long a build may take.
+        #[arg(long)]
+        timeout_secs: Option<u32>,
+    },
+    /// List the targets the key may manage.
+    Ls {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show a target.
+    Show { id: i64 },
+    /// Change a target; what is not given stays.
+    Update {
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        /// The git repository's or the PKGBUILD's URL.
+        #[arg(long, value_name = "URL")]
+        source: Option<String>,
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long)]
+        path: Option<String>,
+        /// The repository its packages go to, as DISTRO/REPO.
+        #[arg(long)]
+        publish_to: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        arches: Vec<String>,
+        /// A new schedule (five cron fields).
+        #[arg(long, conflicts_with = "no_schedule")]
+        schedule: Option<String>,
+        /// Remove the schedule: the target is then built only when asked.
+        #[arg(long)]
+        no_schedule: bool,
+        #[arg(long)]
+        timeout_secs: Option<u32>,
+    },
+    /// Delete a target.
+    Rm { id: i64 },
 }

@@ -12,6 +12,7 @@ mod remove;
 mod repo_files;
 mod signing;
 mod statuses;
+mod targets;
 mod upload;
 mod upload_status;
 mod uploads_list;
@@ -36,6 +37,8 @@ pub enum Tag {
     Signing,
     /// Repositories kept in sync with an upstream repository (admin only).
     Mirrors,
+    /// Build targets: what to build, where to publish it, and when.
+    Builds,
 }
 
 pub type Api = MergedPaths<(
@@ -51,6 +54,7 @@ pub type Api = MergedPaths<(
     signing::SigningApi,
     signing::PublicKeyApi,
     mirrors::MirrorsApi,
+    targets::TargetsApi,
     metrics::MetricsApi,
 )>;
 
@@ -70,6 +74,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             signing::SigningApi,
             signing::PublicKeyApi,
             mirrors::MirrorsApi,
+            targets::TargetsApi,
             metrics::MetricsApi,
         )),
         "Rieter",

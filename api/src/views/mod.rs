@@ -5,6 +5,7 @@ mod key;
 mod mirror;
 mod package;
 mod signing;
+mod target;
 mod upload;
 
 pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
@@ -16,4 +17,5 @@ pub use package::{
 pub use signing::{
     NewSigningKeyView, PackagerKeyList, PackagerKeyView, RepoSettingsView, SigningKeyView,
 };
+pub use target::{NewTarget, TargetChangeView, TargetPage, TargetView};
 pub use upload::{UploadFailure, UploadPage, UploadStatusView, UploadView, UploadedPackage};

@@ -4,6 +4,7 @@ mod admin;
 mod catalogue;
 mod publish;
 mod remove;
+mod targets;
 
 use std::process::ExitCode;
 
@@ -99,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SigningKey(command) => admin::signing_key(&ctx, command).await?,
         Command::PackagerKeys(command) => admin::packager_keys(&ctx, command).await?,
         Command::RepoSettings(command) => admin::repo_settings(&ctx, command).await?,
+        Command::Targets(command) => targets::run(&ctx, command).await?,
         Command::Metrics => admin::metrics(&ctx).await?,
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
