@@ -31,8 +31,10 @@ pub enum Permission {
     Read,
     /// Reading the api's metrics (`GET /metrics`), and nothing else: a scraper's key.
     Metrics,
-    /// Managing the build targets of a distribution (or of one repository).
+    /// Managing the build targets of a distribution (or of one repository), and their builds.
     Build,
+    /// Claiming, extending and finishing builds: a build agent's key, which does nothing else.
+    Agent,
 }
 
 impl Permission {
@@ -44,6 +46,7 @@ impl Permission {
             Self::Read => "read",
             Self::Metrics => "metrics",
             Self::Build => "build",
+            Self::Agent => "agent",
         }
     }
 
@@ -55,6 +58,7 @@ impl Permission {
             "read" => Some(Self::Read),
             "metrics" => Some(Self::Metrics),
             "build" => Some(Self::Build),
+            "agent" => Some(Self::Agent),
             _ => None,
         }
     }
@@ -94,21 +98,25 @@ pub enum Scope {
     Remove(Target),
     /// Only reading: never implies publishing or removing.
     Read(Target),
-    /// Managing the build targets that publish to its target.
+    /// Managing the build targets that publish to its target, and their builds.
     Build(Target),
+    /// Running builds as an agent; applies everywhere, like `metrics`.
+    Agent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
     #[error(
-        "unknown permission `{0}`; use `admin`, `publish`, `remove`, `read`, `metrics` or \
-         `build`"
+        "unknown permission `{0}`; use `admin`, `publish`, `remove`, `read`, `metrics`, `build` \
+         or `agent`"
     )]
     UnknownPermission(String),
     #[error("an `admin` scope applies everywhere; give it no distribution or repository")]
     AdminWithTarget,
     #[error("a `metrics` scope applies to the whole server; give it no distribution or repository")]
     MetricsWithTarget,
+    #[error("an `agent` scope applies to the whole server; give it no distribution or repository")]
+    AgentWithTarget,
     #[error("a `{0}` scope needs a distribution (and optionally a repository)")]
     MissingDistro(&'static str),
     #[error("a scope with a repository needs its distribution")]
@@ -137,6 +145,8 @@ impl Scope {
             (Permission::Admin, Some(_)) => Err(ScopeError::AdminWithTarget),
             (Permission::Metrics, None) => Ok(Self::Metrics),
             (Permission::Metrics, Some(_)) => Err(ScopeError::MetricsWithTarget),
+            (Permission::Agent, None) => Ok(Self::Agent),
+            (Permission::Agent, Some(_)) => Err(ScopeError::AgentWithTarget),
             (p, None) => Err(ScopeError::MissingDistro(p.as_str())),
             (Permission::Publish, Some(t)) => Ok(Self::Publish(t)),
             (Permission::Remove, Some(t)) => Ok(Self::Remove(t)),
@@ -153,12 +163,13 @@ impl Scope {
             Self::Remove(_) => Permission::Remove,
             Self::Read(_) => Permission::Read,
             Self::Build(_) => Permission::Build,
+            Self::Agent => Permission::Agent,
         }
     }
 
     pub fn target(&self) -> Option<&Target> {
         match self {
-            Self::Admin | Self::Metrics => None,
+            Self::Admin | Self::Metrics | Self::Agent => None,
             Self::Publish(t) | Self::Remove(t) | Self::Read(t) | Self::Build(t) => Some(t),
         }
     }
@@ -188,11 +199,14 @@ pub enum Access<'a> {
     ManageMirrors,
     /// Read the api's metrics (admin, or a `metrics` scope).
     ReadMetrics,
-    /// Create, read, change or delete the build targets that publish to a repository.
+    /// Create, read, change or delete the build targets that publish to a repository, and
+    /// queue, read and cancel their builds.
     ManageTargets {
         distro: &'a DistroName,
         repo: &'a RepoName,
     },
+    /// Claim builds, extend their leases and finish them (an agent).
+    RunBuilds,
     /// Change a distribution's settings: its signing key, its packager keys, whether its
     /// repositories sign packages (admin only).
     ConfigureDistro { distro: &'a DistroName },
@@ -217,6 +231,7 @@ fn scope_permits(scope: &Scope, access: Access<'_>) -> bool {
     match (scope, access) {
         (Scope::Admin, _) => true,
         (Scope::Metrics, Access::ReadMetrics) => true,
+        (Scope::Agent, Access::RunBuilds) => true,
         (Scope::Build(t), Access::ManageTargets { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Publish(t), Access::Publish { distro, repo }) => covers(t, distro, Some(repo)),
         (Scope::Remove(t), Access::Remove { distro, repo }) => covers(t, distro, repo),
@@ -548,6 +563,43 @@ mod tests {
             }
         ));
         assert!(!permits(&one_repo, Access::ManageKeys));
+        assert!(!permits(&one_repo, Access::RunBuilds));
+    }
+
+    #[test]
+    fn an_agent_scope_runs_builds_and_nothing_else() {
+        let scope = Scope::from_parts("agent", None, None).unwrap();
+        assert_eq!(scope, Scope::Agent);
+        assert_eq!(
+            Scope::from_parts("agent", Some("arch"), None),
+            Err(ScopeError::AgentWithTarget)
+        );
+        let scopes = [Scope::Agent];
+        assert!(permits(&scopes, Access::RunBuilds));
+        let arch = DistroName::parse("arch").unwrap();
+        let extra = RepoName::parse("extra").unwrap();
+        assert!(!permits(
+            &scopes,
+            Access::Publish {
+                distro: &arch,
+                repo: &extra
+            }
+        ));
+        assert!(!permits(
+            &scopes,
+            Access::ManageTargets {
+                distro: &arch,
+                repo: &extra
+            }
+        ));
+        assert!(!permits(
+            &scopes,
+            Access::Read {
+                distro: "arch",
+                repo: None
+            }
+        ));
+        assert!(!permits(&scopes, Access::ReadMetrics));
     }
 
     #[test]

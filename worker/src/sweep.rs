@@ -1,5 +1,6 @@
 //! Periodic maintenance, run by one worker at a time: re-queue uploads and regenerations whose
-//! job was lost, queue the mirror syncs that are due, fail uploads whose job gave up, stop serving files past their grace period,
+//! job was lost, queue the mirror syncs and scheduled builds that are due, end build leases
+//! that ran out, fail uploads whose job gave up, stop serving files past their grace period,
 //! delete blobs nothing refers to and scratch files of dead processes, prune old job rows.
 
 use std::time::Duration;
@@ -53,6 +54,14 @@ async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     let due = rieter::mirror::admin::queue_due(&state.pool).await?;
     if due > 0 {
         tracing::info!(mirrors = due, "queued the mirror syncs that are due");
+    }
+    let builds = rieter::build::queue::run_due(&state.pool).await?;
+    if builds > 0 {
+        tracing::info!(builds, "queued the scheduled builds that are due");
+    }
+    let ended = rieter::build::queue::expire(&state.pool).await?;
+    if ended > 0 {
+        tracing::info!(builds = ended, "ended the build leases that ran out");
     }
     let expired = manifest::expire_retired(&state.pool).await?;
     if expired > 0 {

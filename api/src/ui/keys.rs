@@ -82,6 +82,7 @@ pub fn describe_scope(scope: &Scope) -> String {
         },
         Scope::Read(t) => format!("read {}", target(t)),
         Scope::Build(t) => format!("manage the build targets of {}", target(t)),
+        Scope::Agent => "run builds (a build agent)".to_owned(),
     }
 }
 

@@ -24,8 +24,11 @@ pub enum PermissionView {
     /// distribution.
     Metrics,
     /// Manage the build targets publishing to the distribution (or only the repository)
-    /// named.
+    /// named, and their builds.
     Build,
+    /// Claim, extend and finish builds, and nothing else: a build agent's key. Takes no
+    /// distribution.
+    Agent,
 }
 
 impl From<Permission> for PermissionView {
@@ -37,6 +40,7 @@ impl From<Permission> for PermissionView {
             Permission::Read => Self::Read,
             Permission::Metrics => Self::Metrics,
             Permission::Build => Self::Build,
+            Permission::Agent => Self::Agent,
         }
     }
 }
@@ -50,6 +54,7 @@ impl PermissionView {
             Self::Read => "read",
             Self::Metrics => "metrics",
             Self::Build => "build",
+            Self::Agent => "agent",
         }
     }
 }
@@ -60,8 +65,8 @@ impl PermissionView {
 #[oai(rename = "KeyScope")]
 pub struct ScopeView {
     pub permission: PermissionView,
-    /// Required for `publish`, `remove`, `read` and `build`; absent for `admin` and
-    /// `metrics`.
+    /// Required for `publish`, `remove`, `read` and `build`; absent for `admin`,
+    /// `metrics` and `agent`.
     #[oai(nullable)]
     pub distro: Option<String>,
     /// Limits the scope to one repository of `distro`.

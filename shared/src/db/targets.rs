@@ -70,7 +70,7 @@ pub enum Reach {
 }
 
 impl Reach {
-    fn parts(&self) -> (bool, Vec<String>, Vec<Option<String>>) {
+    pub(crate) fn parts(&self) -> (bool, Vec<String>, Vec<Option<String>>) {
         match self {
             Self::All => (true, Vec::new(), Vec::new()),
             Self::Some(places) => (
@@ -266,4 +266,43 @@ pub async fn delete(executor: impl PgExecutor<'_>, id: i64) -> Result<bool, sqlx
         .execute(executor)
         .await?;
     Ok(deleted.rows_affected() > 0)
+}
+
+/// Up to `limit` targets whose schedule is due, locked (skipping those another process holds)
+/// until the transaction ends.
+pub async fn due_for_update(
+    conn: &mut sqlx::PgConnection,
+    limit: i64,
+) -> Result<Vec<TargetRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        Row,
+        "select id, name, kind, url, branch, path, distro, repo, arches, schedule, next_run_at,
+                timeout_secs, created_at, updated_at
+         from build_targets where next_run_at <= now()
+         order by next_run_at
+         for update skip locked
+         limit $1",
+        limit
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(Row::into_record)
+    .collect()
+}
+
+/// Moves target `id`'s next run.
+pub async fn set_next_run(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    next_run_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update build_targets set next_run_at = $2 where id = $1 and schedule is not null",
+        id,
+        next_run_at
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
 }

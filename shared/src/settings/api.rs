@@ -125,6 +125,15 @@ pub struct ApiConfig {
     /// (`RIETER_BEHIND_TLS`, default false).
     #[serde(default)]
     pub behind_tls: bool,
+    /// How long a build agent's lease lasts without an extension: an agent that stops
+    /// reporting for this long loses the build to the queue (`RIETER_BUILD_LEASE_SECS`,
+    /// default 60, at least 5; agents extend at a quarter of it).
+    #[serde(default = "default_build_lease_secs")]
+    pub build_lease_secs: u64,
+}
+
+fn default_build_lease_secs() -> u64 {
+    60
 }
 
 fn default_data_dir() -> PathBuf {
@@ -243,6 +252,12 @@ impl ApiConfig {
                 "api_key",
                 "is the example configuration's placeholder; set a secret of your own \
                  (make one with `openssl rand -hex 32`)",
+            ));
+        }
+        if !(5..=3600).contains(&self.build_lease_secs) {
+            return Err(SettingsError::invalid(
+                "build_lease_secs",
+                "must be between 5 and 3600",
             ));
         }
         if self.max_upload_bytes == 0 {
