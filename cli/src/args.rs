@@ -133,6 +133,9 @@ pub enum Command {
     /// Build targets: what to build, where to publish it, and when.
     #[command(subcommand)]
     Targets(TargetsCommand),
+    /// Builds of targets: queue, list, show, cancel.
+    #[command(subcommand)]
+    Builds(BuildsCommand),
     /// Print the server's metrics (Prometheus text).
     Metrics,
     /// Print a shell completion script.
@@ -336,4 +339,34 @@ pub enum TargetsCommand {
     },
     /// Delete a target.
     Rm { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildsCommand {
+    /// Queue a build of target TARGET_ID for one of its architectures.
+    Run {
+        target_id: i64,
+        #[arg(long)]
+        arch: String,
+        /// Build even when every package's version is already in the repository.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List builds, newest first.
+    Ls {
+        /// Only builds of this target (its id).
+        #[arg(long)]
+        target: Option<i64>,
+        /// Only builds in this state (queued, running, succeeded, skipped, failed, cancelled).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        arch: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show a build.
+    Show { id: i64 },
+    /// Cancel a build (a running one stops when its agent next reports).
+    Cancel { id: i64 },
 }

@@ -28,6 +28,25 @@ impl Auth<'_> {
 }
 
 impl Rieter {
+    /// `method path` with `auth` and a JSON body; the status and the JSON answer (`Null` when
+    /// there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = auth.apply(self.client.request(method, self.url(path)));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let resp = request.send().await.expect("an answer");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("the body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// `GET path` with `auth`; the status and the JSON body (`Null` when there is none).
     pub async fn get_json(
         &self,

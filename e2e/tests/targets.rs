@@ -6,6 +6,7 @@ use std::process::Command;
 
 use chrono::{DateTime, Timelike, Utc};
 use reqwest::Method;
+use rieter_e2e::api::Auth;
 use rieter_e2e::{API_KEY, Options, Rieter, binaries};
 use serde_json::{Value, json};
 
@@ -16,17 +17,8 @@ async fn call(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = rieter.client.request(method, rieter.url(path));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let resp = request.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let auth = key.map_or(Auth::None, Auth::Bearer);
+    rieter.call(method, path, auth, body).await
 }
 
 fn target(name: &str, distro: &str, repo: &str) -> Value {
@@ -318,6 +310,32 @@ async fn the_cli_manages_targets() {
     let (code, _, stderr) = cli(&["targets", "update", &id, "--schedule", "61 * * * *"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("400"), "{stderr}");
+
+    // Its builds: queued, listed, cancelled.
+    let (code, stdout, stderr) = cli(&["--json", "builds", "run", &id, "--arch", "x86_64"]);
+    assert_eq!(code, 0, "{stderr}");
+    let queued: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(queued["status"], "queued");
+    let build = queued["id"].as_i64().unwrap().to_string();
+    let (code, _, stderr) = cli(&["builds", "run", &id, "--arch", "riscv64"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("not one of the target's architectures"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = cli(&["builds", "ls", "--target", &id]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("hello") && stdout.contains("queued"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = cli(&["builds", "cancel", &build]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("cancelled"), "{stdout}");
+    let (code, stdout, _) = cli(&["--json", "builds", "ls", "--status", "cancelled"]);
+    assert_eq!(code, 0);
+    let page: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(page["total"], 1, "{page}");
 
     let (code, _, _) = cli(&["targets", "rm", &id]);
     assert_eq!(code, 0);

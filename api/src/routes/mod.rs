@@ -1,6 +1,7 @@
 //! The HTTP surface: every operation is a poem-openapi operation, so the served document
 //! describes all of it.
 
+mod builds;
 mod distros;
 mod health;
 mod keys;
@@ -37,7 +38,8 @@ pub enum Tag {
     Signing,
     /// Repositories kept in sync with an upstream repository (admin only).
     Mirrors,
-    /// Build targets: what to build, where to publish it, and when.
+    /// Build targets (what to build, where to publish it, and when), their builds, and the
+    /// lease protocol of build agents.
     Builds,
 }
 
@@ -55,6 +57,7 @@ pub type Api = MergedPaths<(
     signing::PublicKeyApi,
     mirrors::MirrorsApi,
     targets::TargetsApi,
+    builds::BuildsApi,
     metrics::MetricsApi,
 )>;
 
@@ -75,6 +78,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             signing::PublicKeyApi,
             mirrors::MirrorsApi,
             targets::TargetsApi,
+            builds::BuildsApi,
             metrics::MetricsApi,
         )),
         "Rieter",

@@ -167,12 +167,12 @@ impl TargetsApi {
 }
 
 /// Whether `principal` may manage the targets publishing to a repository.
-fn may_manage(principal: &Principal) -> impl Fn(&DistroName, &RepoName) -> bool + '_ {
+pub(super) fn may_manage(principal: &Principal) -> impl Fn(&DistroName, &RepoName) -> bool + '_ {
     move |distro, repo| principal.may(Action::ManageTargets { distro, repo })
 }
 
 /// Where `principal`'s targets are: 403 for a key without a `build` scope.
-fn reach(principal: &Principal) -> Result<Reach, ApiError> {
+pub(super) fn reach(principal: &Principal) -> Result<Reach, ApiError> {
     match principal {
         Principal::Admin => Ok(Reach::All),
         Principal::Key { scopes, .. } if scopes.contains(&Scope::Admin) => Ok(Reach::All),

@@ -1,5 +1,6 @@
 //! Response bodies of the JSON API.
 
+mod build;
 mod catalogue;
 mod key;
 mod mirror;
@@ -8,6 +9,10 @@ mod signing;
 mod target;
 mod upload;
 
+pub use build::{
+    BuildPage, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish, LeaseRef,
+    NewBuild,
+};
 pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
 pub use key::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};
 pub use mirror::{MirrorChangeView, MirrorPage, MirrorView, NewMirrorView};

@@ -1,6 +1,7 @@
 //! One module a group of subcommands; each is a thin caller of the generated client.
 
 mod admin;
+mod builds;
 mod catalogue;
 mod publish;
 mod remove;
@@ -101,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::PackagerKeys(command) => admin::packager_keys(&ctx, command).await?,
         Command::RepoSettings(command) => admin::repo_settings(&ctx, command).await?,
         Command::Targets(command) => targets::run(&ctx, command).await?,
+        Command::Builds(command) => builds::run(&ctx, command).await?,
         Command::Metrics => admin::metrics(&ctx).await?,
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }

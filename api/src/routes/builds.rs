@@ -1,0 +1,313 @@
+//! Builds: queued for a target (admin, or a key with `build` where the target publishes),
+//! listed, read and cancelled; and the lease protocol of agents (a key with `agent`): claim,
+//! extend, finish. Agents talk to the server only through these.
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use std::time::Duration;
+
+use rieter::build::queue::{self, QueueError, extend_every};
+use rieter::db::builds::{self, BuildRecord, Filter};
+use rieter::db::targets;
+use rieter::names::ArchName;
+
+use super::Tag;
+use super::targets::{may_manage, reach};
+use crate::auth::{Action, Credentials, Principal};
+use crate::error::ApiError;
+use crate::pagination::{PageNumber, PageRequest, PerPage};
+use crate::state::AppState;
+use crate::views::{
+    BuildPage, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish, LeaseRef,
+    NewBuild,
+};
+
+#[derive(ApiResponse)]
+pub enum BuildQueued {
+    /// Queued; or the build of this target and architecture already queued or running.
+    #[oai(status = 202)]
+    Accepted(Json<BuildView>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum BuildResponse {
+    #[oai(status = 200)]
+    Ok(Json<BuildView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CancelResponse {
+    /// A queued build is cancelled; a running one stops when its agent next reports
+    /// (`cancel_requested`); an ended one is as it was.
+    #[oai(status = 202)]
+    Accepted(Json<BuildView>),
+}
+
+#[derive(ApiResponse)]
+pub enum BuildPageResponse {
+    #[oai(status = 200)]
+    Ok(Json<BuildPage>),
+}
+
+// Answered once per claim: the size of the empty variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(ApiResponse)]
+pub enum ClaimResponse {
+    /// A build, leased to the agent.
+    #[oai(status = 200)]
+    Claimed(Json<ClaimView>),
+    /// Nothing to build for these architectures now; ask again later.
+    #[oai(status = 204)]
+    Nothing,
+}
+
+#[derive(ApiResponse)]
+pub enum ExtendResponse {
+    #[oai(status = 200)]
+    Ok(Json<Extended>),
+}
+
+pub struct BuildsApi;
+
+#[OpenApi(tag = "Tag::Builds")]
+impl BuildsApi {
+    /// Queue a build of a target for one of its architectures.
+    #[oai(
+        path = "/api/v1/targets/:id/builds",
+        method = "post",
+        operation_id = "request_build"
+    )]
+    async fn request(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        body: Json<NewBuild>,
+    ) -> Result<BuildQueued, ApiError> {
+        let principal = state.auth.identify(credentials.key()).await?;
+        let may = may_manage(&principal);
+        let target = targets::find(&state.pool, id.0)
+            .await
+            .map_err(|e| ApiError::database("reading a target", e))?
+            .filter(|t| may(&t.spec.distro, &t.spec.repo))
+            .ok_or_else(|| ApiError::not_found(format!("no target {}", id.0)))?;
+        let arch = ArchName::parse(&body.arch).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (build, _) = queue::request(&state.pool, &target, &arch, body.force)
+            .await
+            .map_err(queue_error)?;
+        let location = format!("/api/v1/builds/{}", build.id);
+        Ok(BuildQueued::Accepted(Json(build.into()), location))
+    }
+
+    /// The builds of the targets the key may manage, newest first.
+    #[oai(path = "/api/v1/builds", method = "get", operation_id = "list_builds")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        /// Only builds of this target.
+        target: Query<Option<i64>>,
+        /// Only builds in this state.
+        status: Query<Option<BuildStatusView>>,
+        /// Only builds for this architecture.
+        arch: Query<Option<String>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Result<BuildPageResponse, ApiError> {
+        let paging = PageRequest::new(page.0, per_page.0);
+        let principal = state.auth.identify(credentials.key()).await?;
+        let reach = reach(&principal)?;
+        let filter = Filter {
+            target: target.0,
+            status: status.0.map(Into::into),
+            arch: arch
+                .0
+                .as_deref()
+                .map(ArchName::parse)
+                .transpose()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        };
+        let found = builds::list(&state.pool, &reach, &filter, paging.listing_window()?)
+            .await
+            .map_err(|e| ApiError::database("listing builds", e))?;
+        Ok(BuildPageResponse::Ok(Json(BuildPage {
+            items: found.items.into_iter().map(Into::into).collect(),
+            page: paging.page,
+            per_page: paging.per_page,
+            total: found.total,
+        })))
+    }
+
+    /// A build.
+    #[oai(
+        path = "/api/v1/builds/:id",
+        method = "get",
+        operation_id = "get_build"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+    ) -> Result<BuildResponse, ApiError> {
+        let principal = state.auth.identify(credentials.key()).await?;
+        let build = reachable_build(&state, &principal, id.0).await?;
+        Ok(BuildResponse::Ok(Json(build.into())))
+    }
+
+    /// Cancel a build: a queued one at once, a running one within an extension interval of
+    /// its agent.
+    #[oai(
+        path = "/api/v1/builds/:id/cancel",
+        method = "post",
+        operation_id = "cancel_build"
+    )]
+    async fn cancel(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+    ) -> Result<CancelResponse, ApiError> {
+        let principal = state.auth.identify(credentials.key()).await?;
+        reachable_build(&state, &principal, id.0).await?;
+        let build = queue::cancel(&state.pool, id.0)
+            .await
+            .map_err(queue_error)?;
+        Ok(CancelResponse::Accepted(Json(build.into())))
+    }
+
+    /// Agents: claim the oldest queued build for one of `arches`, with a lease to extend
+    /// every `extend_every_secs`. `204` when there is none.
+    #[oai(
+        path = "/api/v1/agent/claim",
+        method = "post",
+        operation_id = "claim_build"
+    )]
+    async fn claim(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        body: Json<ClaimRequest>,
+    ) -> Result<ClaimResponse, ApiError> {
+        agent(&state, &credentials).await?;
+        let name = body.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "an agent's name is 1 to 100 printable characters",
+            ));
+        }
+        if body.arches.is_empty() {
+            return Err(ApiError::bad_request(
+                "an agent builds for at least one architecture",
+            ));
+        }
+        let arches = body
+            .arches
+            .iter()
+            .map(|a| ArchName::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let lease = Duration::from_secs(state.config.build_lease_secs);
+        let claimed = queue::claim(&state.pool, name, &arches, lease)
+            .await
+            .map_err(queue_error)?;
+        Ok(match claimed {
+            Some(claimed) => ClaimResponse::Claimed(Json(ClaimView::new(
+                claimed,
+                lease.as_secs(),
+                extend_every(lease).as_secs().max(1),
+            ))),
+            None => ClaimResponse::Nothing,
+        })
+    }
+
+    /// Agents: extend the lease of a build; `cancel` says to stop it. `409` when the lease
+    /// has ended (the build went back to the queue): stop working on it.
+    #[oai(
+        path = "/api/v1/agent/builds/:id/extend",
+        method = "post",
+        operation_id = "extend_build"
+    )]
+    async fn extend(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        body: Json<LeaseRef>,
+    ) -> Result<ExtendResponse, ApiError> {
+        agent(&state, &credentials).await?;
+        let lease = Duration::from_secs(state.config.build_lease_secs);
+        let cancel = queue::extend(&state.pool, id.0, body.lease_id, lease)
+            .await
+            .map_err(queue_error)?;
+        Ok(ExtendResponse::Ok(Json(Extended { cancel })))
+    }
+
+    /// Agents: end a build with its outcome. `409` when the lease has ended.
+    #[oai(
+        path = "/api/v1/agent/builds/:id/finish",
+        method = "post",
+        operation_id = "finish_build"
+    )]
+    async fn finish(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        body: Json<Finish>,
+    ) -> Result<BuildResponse, ApiError> {
+        agent(&state, &credentials).await?;
+        let error: Option<String> = body
+            .error
+            .as_deref()
+            .map(|e| e.chars().filter(|c| !c.is_control()).take(1000).collect());
+        let build = queue::finish(
+            &state.pool,
+            id.0,
+            body.lease_id,
+            body.outcome.into(),
+            error.as_deref(),
+        )
+        .await
+        .map_err(queue_error)?;
+        Ok(BuildResponse::Ok(Json(build.into())))
+    }
+}
+
+/// Build `id` if the caller may manage its target; else, as when it does not exist, `404`.
+async fn reachable_build(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<BuildRecord, ApiError> {
+    let build = builds::find(&state.pool, id)
+        .await
+        .map_err(|e| ApiError::database("reading a build", e))?
+        .ok_or_else(|| ApiError::not_found(format!("no build {id}")))?;
+    let place = (
+        rieter::names::DistroName::parse(&build.distro),
+        rieter::names::RepoName::parse(&build.repo),
+    );
+    match place {
+        (Ok(distro), Ok(repo)) if may_manage(principal)(&distro, &repo) => Ok(build),
+        _ => Err(ApiError::not_found(format!("no build {id}"))),
+    }
+}
+
+/// Checks that the caller is an agent.
+async fn agent(state: &AppState, credentials: &Credentials) -> Result<(), ApiError> {
+    state.auth.authorize(credentials, Action::RunBuilds).await?;
+    Ok(())
+}
+
+fn queue_error(err: QueueError) -> ApiError {
+    match err {
+        QueueError::NotAnArch { .. } => ApiError::bad_request(err.to_string()),
+        QueueError::NotFound(_) => ApiError::not_found(err.to_string()),
+        QueueError::LeaseLost(_) => ApiError::conflict(err.to_string()),
+        QueueError::Db(e) => ApiError::database("changing a build", e),
+    }
+}
