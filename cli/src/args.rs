@@ -339,6 +339,20 @@ pub enum TargetsCommand {
     },
     /// Delete a target.
     Rm { id: i64 },
+    /// Create the targets of a Vieter server: FILE is its `GET /api/v1/targets` answer
+    /// (`-` for standard input). Each is named after its PKGBUILD's directory or repository.
+    ImportVieter {
+        file: PathBuf,
+        /// The distribution the targets publish to (Vieter has none).
+        #[arg(long)]
+        distro: String,
+        /// The schedule of targets without one (Vieter's global_schedule, `0 3` by default).
+        #[arg(long, default_value = "0 3 * * *")]
+        default_schedule: String,
+        /// Print what would be created, create nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

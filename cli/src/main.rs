@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod config;
 mod output;
+mod vieter;
 
 use std::process::ExitCode;
 

@@ -337,6 +337,49 @@ async fn the_cli_manages_targets() {
     let page: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(page["total"], 1, "{page}");
 
+    // Vieter's targets, imported: one named after its directory, the other after its
+    // repository; the same name twice takes the Vieter id; a bad one is reported, not fatal.
+    let dir = tempfile::tempdir().unwrap();
+    let vieter = dir.path().join("targets.json");
+    std::fs::write(
+        &vieter,
+        r#"{"message": "", "data": [
+            {"id": 7, "kind": "git", "url": "https://aur.archlinux.org/paru-bin.git",
+             "branch": "master", "path": "", "repo": "bur", "schedule": "",
+             "arch": [{"id": 1, "target_id": 7, "value": "x86_64"}]},
+            {"id": 8, "kind": "git", "url": "https://git.example.org/x.git", "branch": "main",
+             "path": "paru-bin", "repo": "bur", "schedule": "0 */6",
+             "arch": [{"id": 2, "target_id": 8, "value": "x86_64"}]},
+            {"id": 9, "kind": "git", "url": "ftp://nope", "repo": "bur",
+             "arch": [{"id": 3, "target_id": 9, "value": "x86_64"}]}
+        ]}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = cli(&[
+        "--json",
+        "targets",
+        "import-vieter",
+        vieter.to_str().unwrap(),
+        "--distro",
+        "arch",
+    ]);
+    assert_eq!(code, 1, "one of three is refused: {stdout}{stderr}");
+    assert!(
+        stderr.contains("1 of 3 Vieter targets were not imported"),
+        "{stderr}"
+    );
+    let imported: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(imported[0]["name"], "paru-bin");
+    assert_eq!(imported[1]["name"], "paru-bin-8");
+    assert_eq!(imported[2]["outcome"], "failed");
+    let (_, stdout, _) = cli(&["--json", "targets", "show", &imported[1]["id"].to_string()]);
+    let second: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (second["schedule"].as_str(), second["distro"].as_str()),
+        (Some("0 */6 * * *"), Some("arch"))
+    );
+    assert_eq!(second["repo"], "bur");
+
     let (code, _, _) = cli(&["targets", "rm", &id]);
     assert_eq!(code, 0);
     let (code, _, stderr) = cli(&["targets", "show", &id]);

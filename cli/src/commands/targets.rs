@@ -7,6 +7,7 @@ use super::{Ctx, Paging, split_repo};
 use crate::api::{Refusal, answer, types};
 use crate::args::TargetsCommand;
 use crate::output::{fields, or_dash, page_table};
+use crate::vieter;
 
 pub async fn run(ctx: &Ctx, command: TargetsCommand) -> anyhow::Result<()> {
     let c = &ctx.client;
@@ -94,12 +95,100 @@ pub async fn run(ctx: &Ctx, command: TargetsCommand) -> anyhow::Result<()> {
             };
             update(ctx, id, &change, no_schedule).await?
         }
+        TargetsCommand::ImportVieter {
+            file,
+            distro,
+            default_schedule,
+            dry_run,
+        } => return import_vieter(ctx, &file, &distro, &default_schedule, dry_run).await,
         TargetsCommand::Rm { id } => {
             answer(c.delete_target(id).await).await?;
             return ctx.out.done("deleted", id, &format!("deleted target {id}"));
         }
     };
     ctx.out.either(&target, |t| fields(&target_fields(t)))
+}
+
+/// What became of one Vieter target.
+#[derive(Debug, serde::Serialize)]
+struct Imported {
+    vieter_id: i64,
+    name: String,
+    /// `created`, `would create` (--dry-run) or `failed`.
+    outcome: &'static str,
+    id: Option<i64>,
+    error: Option<String>,
+}
+
+async fn import_vieter(
+    ctx: &Ctx,
+    file: &std::path::Path,
+    distro: &str,
+    default_schedule: &str,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let json = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| anyhow!("reading {}: {e}", file.display()))?
+    };
+    let targets = vieter::parse(&json).map_err(|e| anyhow!("not Vieter's targets: {e}"))?;
+    let mut results = Vec::new();
+    for t in &targets {
+        let mut result = Imported {
+            vieter_id: t.id,
+            name: vieter::name(t),
+            outcome: "failed",
+            id: None,
+            error: None,
+        };
+        match vieter::target(t, distro, default_schedule) {
+            Err(e) => result.error = Some(e.to_string()),
+            Ok(_) if dry_run => result.outcome = "would create",
+            Ok(mut body) => {
+                let mut created = answer(ctx.client.create_target(&body).await).await;
+                // Two Vieter targets may share a directory name: the second gets its id.
+                if matches!(&created, Err(e) if e.downcast_ref::<Refusal>().is_some_and(|r| r.status == 409))
+                {
+                    body.name = format!("{}-{}", body.name, t.id);
+                    created = answer(ctx.client.create_target(&body).await).await;
+                }
+                match created {
+                    Ok(target) => {
+                        result.outcome = "created";
+                        result.id = Some(target.id);
+                        result.name = target.name;
+                    }
+                    Err(e) => result.error = Some(format!("{e:#}")),
+                }
+            }
+        }
+        if !ctx.out.json {
+            let detail = result
+                .error
+                .clone()
+                .or(result.id.map(|id| format!("target {id}")));
+            println!(
+                "{:<12}  vieter {:<5}  {}  {}",
+                result.outcome,
+                result.vieter_id,
+                result.name,
+                detail.unwrap_or_default()
+            );
+        }
+        results.push(result);
+    }
+    if ctx.out.json {
+        ctx.out.json(&results)?;
+    }
+    let failed = results.iter().filter(|r| r.outcome == "failed").count();
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} Vieter targets were not imported",
+            results.len()
+        );
+    }
+    Ok(())
 }
 
 /// Sends a change. Removing the schedule takes an explicit `"schedule": null`, which the
