@@ -119,6 +119,20 @@ async fn agents_claim_extend_and_finish_builds_through_leases() {
     )
     .await;
     assert_eq!((status, again["id"].as_i64()), (202, Some(first)));
+    assert_eq!(again["force"], false);
+    let (_, forced) = call(
+        &rieter,
+        Method::POST,
+        &builds,
+        API_KEY,
+        Some(json!({"arch": "x86_64", "force": true})),
+    )
+    .await;
+    assert_eq!(
+        (forced["id"].as_i64(), forced["force"].as_bool()),
+        (Some(first), Some(true)),
+        "a forced request forces the waiting build"
+    );
     let (status, problem) = call(
         &rieter,
         Method::POST,

@@ -173,7 +173,7 @@ pub async fn list(
 }
 
 /// Queues a build, or finds the one of the target and architecture already queued or
-/// running; `true` when it is new.
+/// running (a queued one becomes forced when `force` is asked); `true` when it is new.
 pub async fn request(
     executor: impl PgExecutor<'_> + Copy,
     target_id: i64,
@@ -199,9 +199,17 @@ pub async fn request(
         )
         .fetch_optional(executor)
         .await?;
-        if let Some(found) = found
-            && let Some(build) = find(executor, found.id).await?
-        {
+        let Some(found) = found else { continue };
+        if force && !found.created {
+            // A forced request makes the waiting build forced too.
+            sqlx::query!(
+                "update builds set force = true where id = $1 and status = 'queued'",
+                found.id
+            )
+            .execute(executor)
+            .await?;
+        }
+        if let Some(build) = find(executor, found.id).await? {
             return Ok((build, found.created));
         }
     }
