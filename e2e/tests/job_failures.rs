@@ -290,3 +290,78 @@ async fn an_upload_that_keeps_killing_the_worker_is_given_up_after_three_starts(
     rieter.wait_blob_count(0).await.unwrap();
     assert!(rieter.all_alive());
 }
+
+/// Three packages in `bo/main`, written straight into the database, their files never stored.
+const LOST_REPOSITORY: &str = "
+insert into distros (name) values ('bo');
+insert into repos (distro_id, name) select id, 'main' from distros where name = 'bo';
+insert into repo_arches (repo_id, arch) select id, 'x86_64' from repos;
+insert into blobs (digest, size)
+  select encode(sha256(i::text::bytea), 'hex'), 500 from generate_series(1, 3) i;
+insert into uploads (id, distro, repo, status, size, sha256, md5, created_at)
+  select md5(i::text)::uuid, 'bo', 'main', 'parsed', 1000,
+         encode(sha256(i::text::bytea), 'hex'), md5(i::text), now()
+  from generate_series(1, 3) i;
+insert into packages (repo_id, upload_id, arch, name, version, description, build_date,
+                      installed_size, compressed_size, filename, sha256, md5, db_member,
+                      files_member)
+  select (select id from repos), md5(i::text)::uuid, 'x86_64', 'lost-' || i, '1.0-1', 'lost',
+         1700000000, 1000, 500, 'lost-' || i || '-1.0-1-x86_64.pkg.tar.zst',
+         encode(sha256(i::text::bytea), 'hex'), md5(i::text), '\\x00', '\\x00'
+  from generate_series(1, 3) i;
+";
+
+/// `regen_failures` and seconds until `regen_retry_at` of the one repository architecture.
+async fn regen_backoff(pool: &PgPool) -> (i32, f64) {
+    sqlx::query_as(
+        "select regen_failures,
+                coalesce(extract(epoch from regen_retry_at - now())::float8, 0)
+         from repo_arches",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn wait_failures(rieter: &Rieter, pool: &PgPool, failures: i32) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (seen, retry_in) = regen_backoff(pool).await;
+        if seen >= failures {
+            assert_eq!(seen, failures, "a failure too many");
+            return retry_in;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed rebuild {failures}:\n{}",
+            rieter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_that_fails_for_good_is_tried_again_after_a_growing_pause() {
+    let rieter = Rieter::start(Options {
+        workers: 1,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let pool = rieter.db.pool().await.unwrap();
+    // A repository whose packages' files are all missing from storage, never published: every
+    // rebuild of it can only fail ("the files of 3 of the 3 packages are missing").
+    sqlx::raw_sql(LOST_REPOSITORY).execute(&pool).await.unwrap();
+
+    // The sweep (every 2 s here) queues the rebuild; it fails and pauses for 10 s.
+    let retry_in = wait_failures(&rieter, &pool, 1).await;
+    assert!((5.0..=10.5).contains(&retry_in), "retry in {retry_in} s");
+    // Three sweeps later: still one attempt.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(regen_backoff(&pool).await.0, 1);
+    assert_eq!(rieter.log_lines("regeneration failed").len(), 1);
+    // After the pause, one more attempt, and a pause twice as long.
+    let retry_in = wait_failures(&rieter, &pool, 2).await;
+    assert!((15.0..=20.5).contains(&retry_in), "retry in {retry_in} s");
+    assert_eq!(rieter.log_lines("regeneration failed").len(), 2);
+}

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::{DbError, uploads};
 use crate::blobs::Digest;
 use crate::jobs::{self, Regenerate};
@@ -274,7 +276,8 @@ pub async fn finish(
              build_count = build_count + 1,
              published_at = now(),
              package_count = $4,
-             dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end
+             dirty_since = case when greatest(built_seq, $2) >= change_seq then null else now() end,
+             regen_failures = 0, regen_retry_at = null
          where id = $1",
         target.repo_arch_id,
         snapshot.change_seq,
@@ -313,11 +316,13 @@ pub async fn finish(
 }
 
 /// Repository architectures with unpublished changes and no regeneration job pending: their
-/// job was lost (a crash between clearing the flag and publishing).
+/// job was lost (a crash between clearing the flag and publishing), or failed and has waited
+/// out its pause ([`failed`]).
 pub async fn stranded(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         "select id from repo_arches ra
          where change_seq > built_seq and not regen_pending
+           and (regen_retry_at is null or regen_retry_at <= now())
            and not exists (select 1 from mirrors m where m.repo_id = ra.repo_id)
          order by id"
     )
@@ -340,4 +345,25 @@ pub async fn requeue(pool: &PgPool, repo_arch_id: i64) -> Result<(), DbError> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Records that a rebuild of `repo_arch_id` failed for good: the sweep tries it again only
+/// after a pause that doubles with each failure in a row, from 10 seconds up to an hour.
+/// Returns when it will.
+pub async fn failed(
+    executor: impl PgExecutor<'_>,
+    repo_arch_id: i64,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"update repo_arches set
+               regen_failures = regen_failures + 1,
+               regen_retry_at = now() + least(
+                   interval '10 seconds' * power(2, least(regen_failures, 12)),
+                   interval '1 hour')
+           where id = $1
+           returning regen_retry_at as "retry_at!""#,
+        repo_arch_id
+    )
+    .fetch_optional(executor)
+    .await
 }

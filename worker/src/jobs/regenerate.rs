@@ -24,14 +24,28 @@ use crate::state::{SharedState, WorkerState};
 pub async fn run(job: Regenerate, state: Data<SharedState>) -> Result<(), BoxDynError> {
     let state: &WorkerState = &state;
     let id = job.repo_arch_id;
-    retry_transient("regenerating a repository", || handle(state, id))
-        .await
-        .map_err(|err| {
-            // Not retried by apalis unless transient: the sweep queues the repository again
-            // later, as for any architecture with unpublished changes and no job.
-            tracing::error!(repo_arch.id = id, error = %err, transient = err.is_transient(), "regeneration failed");
-            err.into_job_failure()
-        })
+    let Err(err) = retry_transient("regenerating a repository", || handle(state, id)).await else {
+        return Ok(());
+    };
+    tracing::error!(repo_arch.id = id, error = %err, transient = err.is_transient(), "regeneration failed");
+    if !err.is_transient() {
+        // Not retried by apalis: the sweep queues the repository again, as for any
+        // architecture with unpublished changes and no job, after a pause that grows with
+        // each failure in a row.
+        match regen::failed(&state.pool, id).await {
+            Ok(retry_at) => {
+                tracing::warn!(
+                    repo_arch.id = id,
+                    ?retry_at,
+                    "the sweep tries this rebuild again then"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(repo_arch.id = id, error = %e, "could not record the failed rebuild")
+            }
+        }
+    }
+    Err(err.into_job_failure())
 }
 
 async fn handle(state: &WorkerState, repo_arch_id: i64) -> Result<(), JobError> {
