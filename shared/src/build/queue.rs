@@ -61,11 +61,6 @@ impl Status {
     pub fn parse(status: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == status)
     }
-
-    /// Whether the build has ended.
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Queued | Self::Running)
-    }
 }
 
 /// How an agent says a build ended.
