@@ -56,6 +56,7 @@ impl Catalogue {
             overwrite: false,
             uploaded_by: rieter::actor::Actor::Config,
             signature: None,
+            build_id: None,
         };
         ingest::accept(&self.pool, &self.blobs, received.into(), &upload).await?;
         uploads::start_processing(&self.pool, id).await?;

@@ -136,6 +136,7 @@ async fn the_collector_takes_a_blob_only_once_nothing_refers_to_it() {
         overwrite: false,
         uploaded_by: rieter::actor::Actor::Config,
         signature: None,
+        build_id: None,
     };
     ingest::accept(&f.pool, &f.store, received, &upload)
         .await

@@ -154,6 +154,7 @@ async fn waits_for_quiet_and_for_parsing_but_not_beyond_the_maximum_delay() {
         overwrite: false,
         uploaded_by: rieter::actor::Actor::Config,
         signature: None,
+        build_id: None,
     };
     uploads::insert(&f.pool, &upload, "job").await.unwrap();
     assert!(matches!(

@@ -63,6 +63,10 @@ async fn sweep_locked(state: &WorkerState) -> Result<(), JobError> {
     if ended > 0 {
         tracing::info!(builds = ended, "ended the build leases that ran out");
     }
+    if state.config.max_log_age_days > 0 {
+        let max_age = Duration::from_secs(state.config.max_log_age_days * 24 * 3600);
+        rieter::build::log::remove_old(&state.pool, max_age).await?;
+    }
     let expired = manifest::expire_retired(&state.pool).await?;
     if expired > 0 {
         tracing::info!(

@@ -3,25 +3,33 @@
 //! extend, finish. Agents talk to the server only through these.
 
 use poem::web::Data;
+use poem::{Body, Request};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
 use std::time::Duration;
 
+use rieter::blobs::BlobError;
+use rieter::build::log::{self, LogError};
+use rieter::build::plan::{self, Report};
 use rieter::build::queue::{self, QueueError, extend_every};
 use rieter::db::builds::{self, BuildRecord, Filter};
 use rieter::db::targets;
-use rieter::names::ArchName;
+use rieter::names::{ArchName, DistroName, PackageName, RepoName};
+use rieter::version::Version;
+use uuid::Uuid;
 
 use super::Tag;
 use super::targets::{may_manage, reach};
+use super::upload::{Destination, UploadAccepted, UploadOptions, store};
 use crate::auth::{Action, Credentials, Principal};
 use crate::error::ApiError;
 use crate::pagination::{PageNumber, PageRequest, PerPage};
 use crate::state::AppState;
+use crate::upload_body::UploadBody;
 use crate::views::{
-    BuildPage, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish, LeaseRef,
-    NewBuild,
+    BuildPage, BuildReport, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish,
+    LeaseRef, LogAppended, NewBuild, PlanView,
 };
 
 #[derive(ApiResponse)]
@@ -61,6 +69,25 @@ pub enum ClaimResponse {
     /// Nothing to build for these architectures now; ask again later.
     #[oai(status = 204)]
     Nothing,
+}
+
+#[derive(ApiResponse)]
+pub enum LogResponse {
+    /// The log as it is; with `follow`, streamed until the build ends.
+    #[oai(status = 200, content_type = "text/plain; charset=utf-8")]
+    Ok(Binary<Body>),
+}
+
+#[derive(ApiResponse)]
+pub enum LogAppendResponse {
+    #[oai(status = 200)]
+    Ok(Json<LogAppended>),
+}
+
+#[derive(ApiResponse)]
+pub enum PlanResponse {
+    #[oai(status = 200)]
+    Ok(Json<PlanView>),
 }
 
 #[derive(ApiResponse)]
@@ -210,7 +237,13 @@ impl BuildsApi {
             .map(|a| ArchName::parse(a))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        if body.labels.len() > 32 || body.labels.iter().any(|l| l.len() > 100) {
+            return Err(ApiError::bad_request(
+                "an agent has at most 32 labels of at most 100 bytes",
+            ));
+        }
         let lease = Duration::from_secs(state.config.build_lease_secs);
+        tracing::debug!(agent = name, labels = ?body.labels, "an agent asks for work");
         let claimed = queue::claim(&state.pool, name, &arches, lease)
             .await
             .map_err(queue_error)?;
@@ -274,6 +307,161 @@ impl BuildsApi {
         .await
         .map_err(queue_error)?;
         Ok(BuildResponse::Ok(Json(build.into())))
+    }
+
+    /// A build's log (plain text): what it has so far, or with `follow=true`, streamed as
+    /// it is written until the build ends.
+    #[oai(
+        path = "/api/v1/builds/:id/log",
+        method = "get",
+        operation_id = "get_build_log"
+    )]
+    async fn log(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        /// Keep the answer open and send what is written until the build ends.
+        #[oai(default)]
+        follow: Query<bool>,
+    ) -> Result<LogResponse, ApiError> {
+        let principal = state.auth.identify(credentials.key()).await?;
+        reachable_build(&state, &principal, id.0).await?;
+        let stream = log::read(state.pool.clone(), state.blobs.clone(), id.0, follow.0);
+        Ok(LogResponse::Ok(Binary(Body::from_bytes_stream(stream))))
+    }
+
+    /// Agents: append a chunk (the raw request body, at most 1 MiB) to a build's log, at byte
+    /// `offset`: the log's length, which each answer gives. Sending a chunk again after a
+    /// lost answer is harmless. `409` when the lease has ended or the offset is not the log's
+    /// end (the answer says where it is); `413` when the log is full.
+    #[oai(
+        path = "/api/v1/agent/builds/:id/log",
+        method = "post",
+        operation_id = "append_build_log"
+    )]
+    async fn append_log(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        lease_id: Query<Uuid>,
+        /// Where the chunk starts in the log, in bytes.
+        offset: Query<u64>,
+        body: Binary<Body>,
+    ) -> Result<LogAppendResponse, ApiError> {
+        agent(&state, &credentials).await?;
+        let bytes = body
+            .0
+            .into_bytes_limit(log::MAX_CHUNK_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::payload_too_large(format!(
+                    "a log chunk is at most {} bytes",
+                    log::MAX_CHUNK_BYTES
+                ))
+            })?;
+        let length = log::append(&state.pool, &state.blobs, id.0, lease_id.0, offset.0, bytes)
+            .await
+            .map_err(|err| match err {
+                LogError::NotFound(_) => ApiError::not_found(err.to_string()),
+                LogError::LeaseLost(_) | LogError::Gap { .. } => {
+                    ApiError::conflict(err.to_string())
+                }
+                LogError::ChunkSize => ApiError::bad_request(err.to_string()),
+                LogError::Full => ApiError::payload_too_large(err.to_string()),
+                LogError::Db(e) => ApiError::database("appending to a build log", e),
+                LogError::Blob(BlobError::Db(e)) => {
+                    ApiError::database("appending to a build log", e)
+                }
+                LogError::Blob(e) => ApiError::internal("storing a build log chunk", e),
+            })?;
+        Ok(LogAppendResponse::Ok(Json(LogAppended {
+            log_bytes: length,
+        })))
+    }
+
+    /// Agents: report what the fetched target's `.SRCINFO` says (after `pkgver()`); the
+    /// answer says whether to build it, or that it was skipped (every version is in the
+    /// repository) or waits for a dependency's build (it went back to the queue). `409` when
+    /// the lease has ended.
+    #[oai(
+        path = "/api/v1/agent/builds/:id/report",
+        method = "post",
+        operation_id = "report_build"
+    )]
+    async fn report(
+        &self,
+        state: Data<&AppState>,
+        credentials: Credentials,
+        id: Path<i64>,
+        body: Json<BuildReport>,
+    ) -> Result<PlanResponse, ApiError> {
+        agent(&state, &credentials).await?;
+        let bad = |e: String| ApiError::bad_request(e);
+        let packages = body
+            .packages
+            .iter()
+            .map(|p| {
+                Ok((
+                    PackageName::parse(&p.name).map_err(|e| bad(e.to_string()))?,
+                    Version::parse(&p.version).map_err(|e| bad(e.to_string()))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let report =
+            Report::new(packages, &body.depends, &body.provides).map_err(|e| bad(e.to_string()))?;
+        let plan = plan::plan(&state.pool, id.0, body.lease_id, &report)
+            .await
+            .map_err(queue_error)?;
+        Ok(PlanResponse::Ok(Json(plan.into())))
+    }
+
+    /// Agents: upload a package the build made, as `POST /{distro}/{repo}` takes it (raw
+    /// body, or a form with `package` and `signature`), to the target's repository; the
+    /// upload is tied to the build (its `packages`). A forced build's package replaces the
+    /// same version's. `409` when the lease has ended.
+    #[oai(
+        path = "/api/v1/agent/builds/:id/packages",
+        method = "post",
+        operation_id = "upload_build_package"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_package(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        credentials: Credentials,
+        id: Path<i64>,
+        lease_id: Query<Uuid>,
+        /// Hold the answer up to this many seconds (1 to 300) until the upload is final.
+        #[oai(validator(minimum(value = "1"), maximum(value = "300")))]
+        wait: Query<Option<u32>>,
+        body: UploadBody,
+    ) -> Result<UploadAccepted, ApiError> {
+        let actor = state
+            .auth
+            .authorize(&credentials, Action::RunBuilds)
+            .await?;
+        let held = builds::lock_held(&state.pool, id.0, lease_id.0)
+            .await
+            .map_err(|e| ApiError::database("reading a build", e))?
+            .ok_or_else(|| ApiError::conflict(QueueError::LeaseLost(id.0).to_string()))?;
+        let destination = Destination {
+            distro: DistroName::parse(&held.distro)
+                .map_err(|e| ApiError::internal("reading a build's target", e))?,
+            repo: RepoName::parse(&held.repo)
+                .map_err(|e| ApiError::internal("reading a build's target", e))?,
+            actor,
+            build_id: Some(id.0),
+        };
+        // A forced build rebuilds a version the repository has: its package replaces it.
+        let options = UploadOptions {
+            allow_downgrade: false,
+            overwrite: held.force,
+            wait: wait.0.map(|secs| Duration::from_secs(u64::from(secs))),
+        };
+        store(&state, req, destination, options, body).await
     }
 }
 

@@ -76,6 +76,13 @@ const OPERATIONS: &[(&str, &[u16])] = &[
     ("claim_build", &[400, 401, 403, 415, 500, 503]),
     ("extend_build", &[400, 401, 403, 409, 415, 500, 503]),
     ("finish_build", &[400, 401, 403, 404, 409, 415, 500, 503]),
+    ("get_build_log", &[400, 401, 404, 500, 503]),
+    (
+        "append_build_log",
+        &[400, 401, 403, 404, 409, 413, 415, 500, 503],
+    ),
+    ("report_build", &[400, 401, 403, 409, 415, 500, 503]),
+    ("upload_build_package", UPLOAD),
 ];
 
 const UPLOAD: &[u16] = &[400, 401, 403, 409, 413, 415, 500, 503, 507];
@@ -151,6 +158,6 @@ mod tests {
         for present in ["'201':", "'202':", "'409':", "'413':", "'422':", "'507':"] {
             assert!(upload.contains(present), "uploads lack {present}");
         }
-        assert_eq!(spec.matches("'507':").count(), 2, "only the two uploads");
+        assert_eq!(spec.matches("'507':").count(), 3, "only the uploads");
     }
 }

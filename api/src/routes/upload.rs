@@ -5,6 +5,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use rieter::actor::Actor;
 use rieter::blobs::BlobError;
 use rieter::db::uploads::{self, NewUpload, UploadStatus};
 use rieter::ingest::{self, AcceptError, Received};
@@ -154,6 +155,56 @@ async fn receive(
             },
         )
         .await?;
+    let destination = Destination {
+        distro,
+        repo,
+        actor,
+        build_id: None,
+    };
+    store(state, req, destination, request.options(), body).await
+}
+
+/// Where an upload goes, and who sends it: checked by the caller.
+pub(super) struct Destination {
+    pub distro: DistroName,
+    pub repo: RepoName,
+    pub actor: Actor,
+    /// The build whose package it is (an agent's upload).
+    pub build_id: Option<i64>,
+}
+
+/// How an upload is recorded, and how long its answer waits.
+pub(super) struct UploadOptions {
+    pub allow_downgrade: bool,
+    pub overwrite: bool,
+    pub wait: Option<Duration>,
+}
+
+impl UploadRequest {
+    fn options(&self) -> UploadOptions {
+        UploadOptions {
+            allow_downgrade: self.allow_downgrade,
+            overwrite: self.overwrite,
+            wait: self.wait,
+        }
+    }
+}
+
+/// Receives an upload's body into the store and records it, with its parse job (the upload
+/// path every package takes, from a client or a build agent).
+pub(super) async fn store(
+    state: &AppState,
+    req: &Request,
+    destination: Destination,
+    request: UploadOptions,
+    body: UploadBody,
+) -> Result<UploadAccepted, ApiError> {
+    let Destination {
+        distro,
+        repo,
+        actor,
+        build_id,
+    } = destination;
 
     // Refuse at once, before reading a possibly large body, when the upload could not be
     // queued anyway.
@@ -212,6 +263,7 @@ async fn receive(
         overwrite: request.overwrite,
         uploaded_by: actor,
         signature,
+        build_id,
     };
     record(state, blob, &upload).await?;
     tracing::info!(
@@ -221,6 +273,7 @@ async fn receive(
         size_bytes = upload.size,
         actor.kind = upload.uploaded_by.kind().as_str(),
         actor.prefix = upload.uploaded_by.prefix(),
+        build.id = upload.build_id,
         "upload accepted"
     );
 

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
+use rieter::build::plan::Plan;
 use rieter::build::queue::{Outcome, Status};
 use rieter::db::builds::{BuildRecord, Claimed};
 use uuid::Uuid;
@@ -80,6 +81,12 @@ pub struct BuildView {
     pub cancel_requested: bool,
     /// Why it failed or was cancelled.
     pub error: Option<String>,
+    /// The uploads of the packages it built (`/api/v1/uploads/{id}`).
+    pub packages: Vec<Uuid>,
+    /// How long its log is, in bytes (`/api/v1/builds/{id}/log`).
+    pub log_bytes: i64,
+    /// When its log was removed, being older than the server keeps logs.
+    pub log_removed_at: Option<DateTime<Utc>>,
 }
 
 impl From<BuildRecord> for BuildView {
@@ -100,6 +107,9 @@ impl From<BuildRecord> for BuildView {
             attempts: b.attempts,
             cancel_requested: b.cancel_requested,
             error: b.error,
+            packages: b.packages,
+            log_bytes: b.log_bytes,
+            log_removed_at: b.log_removed_at,
         }
     }
 }
@@ -117,6 +127,9 @@ pub struct ClaimRequest {
     pub name: String,
     /// The architectures it builds for.
     pub arches: Vec<String>,
+    /// The agent's labels (shown in the server's log of the claim).
+    #[oai(default)]
+    pub labels: Vec<String>,
 }
 
 /// A build handed to an agent, with its lease.
@@ -187,4 +200,75 @@ pub struct Finish {
     pub outcome: OutcomeView,
     /// For `failed` or `cancelled`: why, in a line (at most 1000 characters).
     pub error: Option<String>,
+}
+
+/// A package a build makes, as its `.SRCINFO` says after `pkgver()`.
+#[derive(Debug, Object)]
+pub struct ReportedPackage {
+    /// A `pkgname`.
+    pub name: String,
+    /// Its full version, `epoch:pkgver-pkgrel` (no epoch when it has none).
+    pub version: String,
+}
+
+/// What an agent read of the target it fetched.
+#[derive(Debug, Object)]
+pub struct BuildReport {
+    pub lease_id: Uuid,
+    /// Every package the build makes.
+    pub packages: Vec<ReportedPackage>,
+    /// What they need to build and run (`depends`, `makedepends`, `checkdepends`), with or
+    /// without version constraints.
+    #[oai(default)]
+    pub depends: Vec<String>,
+    /// What they provide besides their names (`provides`).
+    #[oai(default)]
+    pub provides: Vec<String>,
+}
+
+/// What to do with a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "BuildPlan", rename_all = "lowercase")]
+pub enum PlanKind {
+    /// Build it and upload its packages.
+    Build,
+    /// Every package's version is in the repository: the build ended as `skipped`.
+    Skip,
+    /// It waits for the build of a target it depends on: it went back to the queue; stop
+    /// working on it.
+    Wait,
+}
+
+/// The server's answer to a report.
+#[derive(Debug, Object)]
+pub struct PlanView {
+    pub plan: PlanKind,
+    /// For `wait`: the target whose build it waits for.
+    pub waits_for: Option<String>,
+}
+
+impl From<Plan> for PlanView {
+    fn from(plan: Plan) -> Self {
+        match plan {
+            Plan::Build => Self {
+                plan: PlanKind::Build,
+                waits_for: None,
+            },
+            Plan::Skip => Self {
+                plan: PlanKind::Skip,
+                waits_for: None,
+            },
+            Plan::Wait { on } => Self {
+                plan: PlanKind::Wait,
+                waits_for: Some(on),
+            },
+        }
+    }
+}
+
+/// The log after a chunk was appended.
+#[derive(Debug, Object)]
+pub struct LogAppended {
+    /// The log's length: where the next chunk starts.
+    pub log_bytes: u64,
 }

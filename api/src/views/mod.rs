@@ -10,8 +10,8 @@ mod target;
 mod upload;
 
 pub use build::{
-    BuildPage, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish, LeaseRef,
-    NewBuild,
+    BuildPage, BuildReport, BuildStatusView, BuildView, ClaimRequest, ClaimView, Extended, Finish,
+    LeaseRef, LogAppended, NewBuild, PlanView,
 };
 pub use catalogue::{DistroPage, DistroView, RepoArchView, RepoDetailView, RepoPage, RepoView};
 pub use key::{CreatedKeyView, KeyPage, KeyView, NewKeyView, ScopeView};

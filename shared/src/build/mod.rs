@@ -5,6 +5,8 @@
 //! through the api, never through the database.
 
 pub mod admin;
+pub mod log;
+pub mod plan;
 pub mod queue;
 pub mod schedule;
 pub mod target;

@@ -61,6 +61,11 @@ impl Status {
     pub fn parse(status: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == status)
     }
+
+    /// Whether the build has ended (it changes no more).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
 }
 
 /// How an agent says a build ended.

@@ -48,8 +48,8 @@ pub async fn unrecorded(
     .await
 }
 
-/// Blobs no package, published file, upload in flight or mirror sync refers to, claimed longer than
-/// `hold` ago.
+/// Blobs no package, published file, upload in flight, mirror sync or build log refers to,
+/// claimed longer than `hold` ago.
 pub async fn unreferenced(
     executor: impl PgExecutor<'_>,
     hold: Duration,
@@ -64,6 +64,7 @@ pub async fn unreferenced(
              and not exists (select 1 from uploads u
                              where u.sha256 = b.digest and u.status in ('queued', 'processing'))
              and not exists (select 1 from mirror_held_blobs h where h.digest = b.digest)
+             and not exists (select 1 from build_log_chunks c where c.digest = b.digest)
            order by b.claimed_at
            limit $2"#,
         hold.as_secs_f64(),
@@ -89,7 +90,8 @@ pub async fn forget_unreferenced(
            and not exists (select 1 from published_files f where f.digest = b.digest)
            and not exists (select 1 from uploads u
                            where u.sha256 = b.digest and u.status in ('queued', 'processing'))
-           and not exists (select 1 from mirror_held_blobs h where h.digest = b.digest)",
+           and not exists (select 1 from mirror_held_blobs h where h.digest = b.digest)
+           and not exists (select 1 from build_log_chunks c where c.digest = b.digest)",
         digest as &Digest,
         hold.as_secs_f64()
     )

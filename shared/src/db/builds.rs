@@ -30,6 +30,11 @@ pub struct BuildRecord {
     pub attempts: i32,
     pub cancel_requested: bool,
     pub error: Option<String>,
+    /// The uploads of the packages it built.
+    pub packages: Vec<Uuid>,
+    /// How long its log is (0 once removed: `log_removed_at`).
+    pub log_bytes: i64,
+    pub log_removed_at: Option<DateTime<Utc>>,
 }
 
 struct Row {
@@ -48,6 +53,9 @@ struct Row {
     attempts: i32,
     cancel_requested: bool,
     error: Option<String>,
+    packages: Vec<Uuid>,
+    log_bytes: i64,
+    log_removed_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -71,6 +79,9 @@ impl Row {
             attempts: self.attempts,
             cancel_requested: self.cancel_requested,
             error: self.error,
+            packages: self.packages,
+            log_bytes: self.log_bytes,
+            log_removed_at: self.log_removed_at,
         })
     }
 }
@@ -97,11 +108,13 @@ pub async fn find(
 ) -> Result<Option<BuildRecord>, sqlx::Error> {
     sqlx::query_as!(
         Row,
-        "select b.id, b.target_id, t.name as target, t.distro, t.repo, b.arch, b.force, b.status,
+        r#"select b.id, b.target_id, t.name as target, t.distro, t.repo, b.arch, b.force, b.status,
                 b.queued_at, b.started_at, b.finished_at, b.agent, b.attempts,
-                b.cancel_requested, b.error
+                b.cancel_requested, b.error, b.log_bytes, b.log_removed_at,
+                array(select u.id from uploads u where u.build_id = b.id order by u.id)
+                    as "packages!"
          from builds b join build_targets t on t.id = b.target_id
-         where b.id = $1",
+         where b.id = $1"#,
         id
     )
     .fetch_optional(executor)
@@ -124,7 +137,9 @@ pub async fn list(
         Row,
         r#"select b.id, b.target_id, t.name as target, t.distro, t.repo, b.arch, b.force,
                   b.status, b.queued_at, b.started_at, b.finished_at, b.agent, b.attempts,
-                  b.cancel_requested, b.error
+                  b.cancel_requested, b.error, b.log_bytes, b.log_removed_at,
+                  array(select u.id from uploads u where u.build_id = b.id order by u.id)
+                      as "packages!"
            from builds b join build_targets t on t.id = b.target_id
            where ($1 or exists (
                    select 1 from unnest($2::text[], $3::text[]) as p(distro, repo)
@@ -234,7 +249,9 @@ pub async fn enqueue(
     Ok(done.rows_affected() > 0)
 }
 
-/// Leases the oldest queued build for one of `arches` to `agent`.
+/// Leases the oldest queued build for one of `arches` to `agent`, passing over builds that
+/// wait for another ([`waited_for`]; a build whose own target was never read is not passed
+/// over, so that it can be).
 pub async fn claim(
     executor: impl PgExecutor<'_> + Copy,
     agent: &str,
@@ -243,13 +260,24 @@ pub async fn claim(
 ) -> Result<Option<Claimed>, sqlx::Error> {
     let arches: Vec<&str> = arches.iter().map(ArchName::as_str).collect();
     let claimed = sqlx::query!(
-        r#"update builds b set
+        r#"with waits_on as (
+               select q.id as build_id from builds q
+               join build_targets t on t.id = q.target_id
+               join build_targets o on o.distro = t.distro and o.repo = t.repo and o.id <> t.id
+               join builds ob on ob.target_id = o.id and ob.arch = q.arch
+                             and ob.status in ('queued', 'running')
+               where q.status = 'queued' and q.arch = any($2)
+                 and ((t.depends && o.provides and not (o.depends && t.provides))
+                      or (o.srcinfo_at is null and t.srcinfo_at is not null)))
+           update builds b set
                status = 'running', lease_id = gen_random_uuid(),
                lease_expires_at = now() + make_interval(secs => $3),
                started_at = now(), agent = $1, attempts = attempts + 1
            where b.id = (
-               select id from builds where status = 'queued' and arch = any($2)
-               order by queued_at, id
+               select q.id from builds q
+               where q.status = 'queued' and q.arch = any($2)
+                 and not exists (select 1 from waits_on w where w.build_id = q.id)
+               order by q.queued_at, q.id
                for update skip locked
                limit 1)
            returning b.id, b.target_id, b.lease_id as "lease_id!""#,
@@ -366,4 +394,97 @@ pub async fn expire(
             })
         })
         .collect()
+}
+
+/// The name of a target whose build (queued or running, for the same architecture) build
+/// `id` waits for: one of the same repository providing something the build's target
+/// depends on, as their last .SRCINFO said, or one whose .SRCINFO was never read (what it
+/// provides is not known yet: on the first run of new targets, each waits until the others
+/// were read). Two targets depending on each other wait for neither.
+pub async fn waited_for(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select o.name from builds b
+         join build_targets t on t.id = b.target_id
+         join build_targets o on o.distro = t.distro and o.repo = t.repo and o.id <> t.id
+         join builds ob on ob.target_id = o.id and ob.arch = b.arch
+                       and ob.status in ('queued', 'running')
+         where b.id = $1
+           and ((t.depends && o.provides and not (o.depends && t.provides))
+                or o.srcinfo_at is null)
+         order by ob.queued_at, ob.id
+         limit 1",
+        id
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// A running build held under `lease_id`, locked for the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub target_id: i64,
+    pub distro: String,
+    pub repo: String,
+    pub arch: String,
+    pub force: bool,
+}
+
+/// Locks build `id` if it runs under `lease_id`.
+pub async fn lock_held(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    lease_id: Uuid,
+) -> Result<Option<Held>, sqlx::Error> {
+    sqlx::query_as!(
+        Held,
+        "select b.target_id, t.distro, t.repo, b.arch, b.force
+         from builds b join build_targets t on t.id = b.target_id
+         where b.id = $1 and b.lease_id = $2 and b.status = 'running'
+         for update of b",
+        id,
+        lease_id
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Puts a running build back in the queue, at its place, without counting the claim.
+pub async fn defer(executor: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update builds set status = 'queued', lease_id = null, lease_expires_at = null,
+                           started_at = null, attempts = greatest(attempts - 1, 0)
+         where id = $1 and status = 'running'",
+        id
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// The versions of packages named `names` in a repository's database of `arch` (packages of
+/// that architecture or `any`).
+pub async fn versions_in_repo(
+    executor: impl PgExecutor<'_>,
+    distro: &str,
+    repo: &str,
+    arch: &str,
+    names: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select p.name, p.version from packages p
+         join repos r on r.id = p.repo_id
+         join distros d on d.id = r.distro_id
+         where d.name = $1 and r.name = $2 and (p.arch = $3 or p.arch = 'any')
+           and p.name = any($4)",
+        distro,
+        repo,
+        arch,
+        names
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.version)).collect())
 }

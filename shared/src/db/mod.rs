@@ -2,6 +2,7 @@
 //! migrated schema (`.sqlx/` holds the offline data for builds without a database).
 
 pub mod blobs;
+pub mod build_logs;
 pub mod builds;
 pub mod catalogue;
 pub mod events;

@@ -306,3 +306,22 @@ pub async fn set_next_run(
     .await?;
     Ok(())
 }
+
+/// Records what target `id`'s .SRCINFO said: the names it depends on and those it provides.
+pub async fn set_srcinfo(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    depends: &[String],
+    provides: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update build_targets set depends = $2, provides = $3, srcinfo_at = now()
+         where id = $1",
+        id,
+        depends,
+        provides
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}

@@ -135,6 +135,8 @@ pub struct NewUpload {
     pub uploaded_by: Actor,
     /// The detached signature it came with.
     pub signature: Option<SignatureFile>,
+    /// The build whose package it is, when an agent uploaded it.
+    pub build_id: Option<i64>,
 }
 
 pub async fn insert(
@@ -145,8 +147,8 @@ pub async fn insert(
     sqlx::query!(
         "insert into uploads (id, distro, repo, size, sha256, md5, allow_downgrade, overwrite, job_id,
                               uploaded_by_kind, uploaded_by_key_id, uploaded_by_name,
-                              uploaded_by_prefix, signature)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                              uploaded_by_prefix, signature, build_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         upload.id,
         upload.distro.as_str(),
         upload.repo.as_str(),
@@ -161,6 +163,7 @@ pub async fn insert(
         upload.uploaded_by.name(),
         upload.uploaded_by.prefix(),
         upload.signature.as_ref().map(SignatureFile::as_bytes),
+        upload.build_id,
     )
     .execute(executor)
     .await?;

@@ -15,7 +15,7 @@ use super::{ApiConfig, WorkerConfig};
 /// `RIETER_*` variables that are not configuration keys: the config file's name, the test
 /// suite's own settings, and the names the client tools own (`rieter` CLI, `rieter-agent`), so
 /// a shell set up for those can also start a server.
-pub const OTHER_VARIABLES: [&str; 7] = [
+pub const OTHER_VARIABLES: [&str; 15] = [
     "RIETER_CONFIG",
     "RIETER_TEST_DATABASE_URL",
     "RIETER_SKIP_ROOT_TESTS",
@@ -23,6 +23,14 @@ pub const OTHER_VARIABLES: [&str; 7] = [
     "RIETER_SERVER_URL",
     "RIETER_AGENT_KEY",
     "RIETER_AGENT_ARCHES",
+    "RIETER_AGENT_CAPACITY",
+    "RIETER_AGENT_SANDBOX",
+    "RIETER_AGENT_LABELS",
+    "RIETER_AGENT_NAME",
+    "RIETER_AGENT_POLL_SECS",
+    "RIETER_AGENT_IMAGE",
+    "RIETER_AGENT_CHROOT",
+    "RIETER_AGENT_CONFIG",
 ];
 
 /// Every configuration key of every binary.

@@ -122,6 +122,10 @@ pub struct WorkerConfig {
     /// Seconds between maintenance sweeps (stranded uploads, orphaned files).
     #[serde(default = "default_sweep_interval_secs")]
     pub sweep_interval_secs: u64,
+    /// Days a build's log is kept after the build ended (Vieter's `max_log_age`); 0 keeps
+    /// logs for ever.
+    #[serde(default = "default_max_log_age_days")]
+    pub max_log_age_days: u64,
     /// Seconds running jobs get to finish after SIGTERM.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
@@ -202,6 +206,9 @@ fn default_true() -> bool {
 }
 fn default_heartbeat_secs() -> u64 {
     5
+}
+fn default_max_log_age_days() -> u64 {
+    90
 }
 fn default_sweep_interval_secs() -> u64 {
     30
