@@ -2,6 +2,7 @@
 //! processes against a fresh Postgres database and data directory, and talks to them over HTTP
 //! the way users do.
 
+pub mod agent;
 pub mod api;
 pub mod gpg;
 pub mod html;
@@ -106,6 +107,8 @@ pub fn binaries() -> &'static Path {
             "rieter-worker",
             "-p",
             "rieter-cli",
+            "-p",
+            "rieter-agent",
             "--bins",
         ];
         if !cfg!(debug_assertions) {
