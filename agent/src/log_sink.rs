@@ -56,6 +56,25 @@ impl LogSink {
         (sink, task)
     }
 
+    /// A sink that sends nothing, for tests: what was written stays in it.
+    #[cfg(test)]
+    pub fn unsent() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                buffer: Mutex::new(Buffer::default()),
+                wake: Notify::new(),
+                sent: Notify::new(),
+            }),
+        }
+    }
+
+    /// What was written and not sent.
+    #[cfg(test)]
+    pub fn unsent_text(&self) -> String {
+        let buffer = self.inner.buffer.lock().expect("log buffer");
+        String::from_utf8_lossy(&buffer.bytes).into_owned()
+    }
+
     pub fn write(&self, bytes: &[u8]) {
         let mut buffer = self.inner.buffer.lock().expect("log buffer");
         if buffer.bytes.len() + bytes.len() > MAX_BUFFERED {

@@ -141,3 +141,125 @@ async fn keep(mut from: impl AsyncRead + Unpin) -> Result<Vec<u8>, RunError> {
     }
     Ok(kept)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use tokio::process::Command;
+
+    use super::*;
+
+    /// No isolation: the step's first argument is a shell script. What `run` does around
+    /// the sandbox is the same for every backend.
+    struct Plain;
+
+    impl Sandbox for Plain {
+        fn command(&self, step: &Step) -> Command {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(&step.args[0]);
+            cmd
+        }
+    }
+
+    fn step(script: &str) -> Step {
+        Step {
+            work: PathBuf::from("/nonexistent"),
+            args: vec![script.to_owned()],
+            network: false,
+            name: "test".into(),
+        }
+    }
+
+    fn running(needle: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
+                .unwrap_or(false)
+        })
+    }
+
+    fn later(secs: u64) -> Instant {
+        Instant::now() + Duration::from_secs(secs)
+    }
+
+    #[tokio::test]
+    async fn output_goes_to_the_log_or_is_kept_and_a_failure_is_an_error() {
+        let (_tx, mut halt) = watch::channel(None);
+        let log = LogSink::unsent();
+        let kept = run(
+            &Plain,
+            &step("echo out; echo err >&2"),
+            &log,
+            true,
+            &mut halt,
+            later(10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(kept, b"out\n");
+        assert_eq!(log.unsent_text(), "err\n");
+        let failed = run(
+            &Plain,
+            &step("echo why; exit 3"),
+            &log,
+            false,
+            &mut halt,
+            later(10),
+        )
+        .await;
+        assert!(matches!(failed, Err(RunError::Failed(_))), "{failed:?}");
+        assert!(log.unsent_text().ends_with("why\n"));
+    }
+
+    #[tokio::test]
+    async fn a_step_past_its_deadline_is_killed_with_every_process_it_started() {
+        let (_tx, mut halt) = watch::channel(None);
+        let log = LogSink::unsent();
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let result = run(
+            &Plain,
+            &step("sleep 31.25 & sleep 31.25"),
+            &log,
+            false,
+            &mut halt,
+            deadline,
+        )
+        .await;
+        assert!(matches!(result, Err(RunError::TimedOut)), "{result:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!running("sleep 31.25"), "a process of the step survived");
+    }
+
+    #[tokio::test]
+    async fn a_halt_stops_the_step_at_once() {
+        let (tx, mut halt) = watch::channel(None);
+        let log = LogSink::unsent();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = tx.send(Some(Halt::Cancelled));
+        });
+        let started = std::time::Instant::now();
+        let result = run(
+            &Plain,
+            &step("sleep 32.25"),
+            &log,
+            false,
+            &mut halt,
+            later(60),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(RunError::Halted(Halt::Cancelled))),
+            "{result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!running("sleep 32.25"));
+    }
+}

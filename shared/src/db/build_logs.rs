@@ -124,7 +124,8 @@ pub async fn remove_older_than(
              for update skip locked),
          gone as (
              delete from build_log_chunks c using old where c.build_id = old.id)
-         update builds b set log_removed_at = now() from old where b.id = old.id",
+         update builds b set log_removed_at = now(), log_bytes = 0
+         from old where b.id = old.id",
         max_age_secs,
         limit
     )
