@@ -323,6 +323,26 @@ async fn a_cancel_stops_a_running_build_and_a_killed_agents_build_goes_to_anothe
         1,
         "the build's sleep runs"
     );
+    // Followed over HTTP, the log streams until the build ends.
+    let follow = tokio::spawn({
+        let url = rieter.url(&format!("/api/v1/builds/{id}/log?follow=true"));
+        async move {
+            let resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+            resp.text().await.unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !follow.is_finished(),
+        "the followed log ended before its build"
+    );
     let asked = Instant::now();
     call(
         &rieter,
@@ -337,6 +357,11 @@ async fn a_cancel_stops_a_running_build_and_a_killed_agents_build_goes_to_anothe
     gone("sleep 611", Duration::from_secs(5)).await;
     let text = log(&rieter, id).await;
     assert!(text.ends_with("==> rieter-agent: cancelled\n"), "{text}");
+    let followed = tokio::time::timeout(Duration::from_secs(10), follow)
+        .await
+        .expect("the followed log ends with its build")
+        .unwrap();
+    assert_eq!(followed, text);
 
     // The agent is killed mid-build: its sandbox dies with it; the lease ends, and another
     // agent builds it from the start, continuing its log.

@@ -194,6 +194,60 @@ async fn agents_claim_extend_and_finish_builds_through_leases() {
     )
     .await;
     assert_eq!(status, 409);
+    let (status, _) = call(
+        &rieter,
+        Method::POST,
+        &format!("/api/v1/agent/builds/{first}/report"),
+        &agent,
+        Some(json!({"lease_id": other, "packages": [{"name": "hello", "version": "1-1"}]})),
+    )
+    .await;
+    assert_eq!(status, 409, "a report under another lease");
+    let (status, refused) = call(
+        &rieter,
+        Method::POST,
+        &format!("/api/v1/agent/builds/{first}/report"),
+        &agent,
+        Some(json!({"lease_id": lease, "packages": [{"name": "hello", "version": "nope"}]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    // Log chunks and packages are raw bodies, accepted under the lease only, from agents only.
+    let http = reqwest::Client::new();
+    let raw = |path: String, key: &str, lease: &str, body: &'static [u8]| {
+        http.post(rieter.url(&path))
+            .bearer_auth(key)
+            .query(&[("lease_id", lease), ("offset", "0")])
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+    };
+    let log_path = format!("/api/v1/agent/builds/{first}/log");
+    let packages_path = format!("/api/v1/agent/builds/{first}/packages");
+    for (path, key, lease_id, want) in [
+        (&log_path, agent.as_str(), other, 409),
+        (&log_path, builder.as_str(), lease.as_str(), 403),
+        (&packages_path, agent.as_str(), other, 409),
+        (&packages_path, builder.as_str(), lease.as_str(), 403),
+        (&log_path, agent.as_str(), lease.as_str(), 200),
+    ] {
+        let resp = raw(path.clone(), key, lease_id, b"line\n").await.unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            want,
+            "{path} {}",
+            resp.text().await.unwrap()
+        );
+    }
+    let (_, b) = call(
+        &rieter,
+        Method::GET,
+        &format!("/api/v1/builds/{first}"),
+        API_KEY,
+        None,
+    )
+    .await;
+    assert_eq!(b["log_bytes"], 5);
     // Kept alive past the lease by extensions.
     for _ in 0..7 {
         tokio::time::sleep(Duration::from_secs(1)).await;
