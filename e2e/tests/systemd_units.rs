@@ -6,10 +6,22 @@ use std::path::Path;
 use std::process::Command;
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/systemd");
-const UNIT_FILES: [(&str, &str); 2] = [
+const UNIT_FILES: [(&str, &str); 3] = [
     ("rieter-api.service", "rieter-api"),
     ("rieter-worker@.service", "rieter-worker"),
+    ("rieter-agent.service", "rieter-agent"),
 ];
+
+/// systemd's exposure score a unit may reach, ×10. The agent runs as root with the
+/// capabilities its sandbox needs (mount and PID namespaces, changing to `nobody`), so it
+/// cannot be locked down as far as the servers.
+fn exposure_threshold(unit: &str) -> u32 {
+    if unit == "rieter-agent.service" {
+        60
+    } else {
+        20
+    }
+}
 
 fn systemd_analyze() -> bool {
     let found = Command::new("systemd-analyze")
@@ -69,7 +81,8 @@ fn the_units_are_sandboxed() {
     for (unit, _) in UNIT_FILES {
         // systemd's exposure score, 0 (locked down) to 10 (unprotected); --threshold is ×10.
         let out = Command::new("systemd-analyze")
-            .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
+            .args(["security", "--offline=yes", "--no-pager"])
+            .arg(format!("--threshold={}", exposure_threshold(unit)))
             .arg(format!("./{unit}"))
             .current_dir(dir.path())
             .output()
@@ -77,7 +90,8 @@ fn the_units_are_sandboxed() {
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "{unit} is exposed above 2.0:\n{report}{}",
+            "{unit} is exposed above {}:\n{report}{}",
+            exposure_threshold(unit) as f64 / 10.0,
             String::from_utf8_lossy(&out.stderr)
         );
     }
