@@ -383,4 +383,11 @@ pub enum BuildsCommand {
     Show { id: i64 },
     /// Cancel a build (a running one stops when its agent next reports).
     Cancel { id: i64 },
+    /// Print a build's log.
+    Log {
+        id: i64,
+        /// Keep printing what the build writes until it ends.
+        #[arg(long, short)]
+        follow: bool,
+    },
 }

@@ -219,6 +219,19 @@ async fn an_agent_builds_dependent_targets_in_order_and_pacman_installs_them() {
         "{app_log}"
     );
     assert_eq!(app["log_bytes"].as_u64().unwrap() as usize, app_log.len());
+    // `rieter builds log` prints the same.
+    let url = rieter.url("");
+    let cli = rieter_e2e::run_args_to_exit(
+        "rieter",
+        &["builds", "log", &greeter_build.to_string(), "--follow"],
+        &[("RIETER_URL", url.as_str()), ("RIETER_API_KEY", API_KEY)],
+    );
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&cli.stdout), app_log);
 
     // A real pacman installs the application, and its dependency with it.
     let pacman = Pacman::new(&[("built", &rieter.url("/e2e/built/$arch"))]).unwrap();

@@ -1,4 +1,4 @@
-//! `rieter builds`: queue, list, show and cancel builds.
+//! `rieter builds`: queue, list, show and cancel builds, and print their logs.
 
 use anyhow::anyhow;
 
@@ -63,6 +63,10 @@ pub async fn run(ctx: &Ctx, command: BuildsCommand) -> anyhow::Result<()> {
         }
         BuildsCommand::Show { id } => answer(c.get_build(id).await).await?,
         BuildsCommand::Cancel { id } => answer(c.cancel_build(id).await).await?,
+        BuildsCommand::Log { id, follow } => {
+            let log = answer(c.get_build_log(id, Some(follow)).await).await?;
+            return print_stream(log).await;
+        }
     };
     ctx.out.either(&build, |b| {
         fields(&[
@@ -81,4 +85,17 @@ pub async fn run(ctx: &Ctx, command: BuildsCommand) -> anyhow::Result<()> {
             ("error", or_dash(b.error.as_ref())),
         ]);
     })
+}
+
+/// Copies a log to standard output as it arrives (a followed log arrives over minutes).
+async fn print_stream(log: progenitor_client::ByteStream) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    use tokio::io::AsyncWriteExt;
+    let mut inner = log.into_inner();
+    let mut stdout = tokio::io::stdout();
+    while let Some(chunk) = inner.try_next().await? {
+        stdout.write_all(&chunk).await?;
+        stdout.flush().await?;
+    }
+    Ok(())
 }
