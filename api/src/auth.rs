@@ -111,6 +111,31 @@ impl Principal {
         }
     }
 
+    /// Where the build targets it manages publish: everywhere for the admin, the places of
+    /// its `build` scopes for a key; `None` when it manages none.
+    pub fn target_reach(&self) -> Option<rieter::db::targets::Reach> {
+        use rieter::db::targets::Reach;
+        match self {
+            Self::Admin => Some(Reach::All),
+            Self::Key { scopes, .. } if scopes.contains(&rieter::keys::Scope::Admin) => {
+                Some(Reach::All)
+            }
+            Self::Key { scopes, .. } => {
+                let places: Vec<_> = scopes
+                    .iter()
+                    .filter_map(|scope| match scope {
+                        rieter::keys::Scope::Build(t) => {
+                            Some((t.distro().clone(), t.repo().cloned()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (!places.is_empty()).then_some(Reach::Some(places))
+            }
+            Self::Anonymous => None,
+        }
+    }
+
     /// Who to record as having done something; `None` for an anonymous caller.
     pub fn actor(&self) -> Option<Actor> {
         match self {

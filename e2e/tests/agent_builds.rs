@@ -10,8 +10,10 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
+use reqwest::StatusCode;
 use rieter_e2e::agent::{Agent, PkgbuildRepo, processes_with};
 use rieter_e2e::api::Auth;
+use rieter_e2e::html::{Browser, field_value};
 use rieter_e2e::pacman::Pacman;
 use rieter_e2e::{API_KEY, Options, Rieter};
 use serde_json::{Value, json};
@@ -233,6 +235,51 @@ async fn an_agent_builds_dependent_targets_in_order_and_pacman_installs_them() {
     );
     assert_eq!(String::from_utf8_lossy(&cli.stdout), app_log);
 
+    // The web UI lists the builds and shows one with its log; a key managing no target
+    // sees no builds.
+    let mut browser = Browser::new(&rieter);
+    browser.sign_in(API_KEY).await;
+    let admin = browser.get("/admin").await;
+    assert!(
+        admin
+            .assert_html("/admin", StatusCode::OK)
+            .contains("href=\"/admin/builds\"")
+    );
+    let list = browser.get("/admin/builds?status=succeeded").await;
+    let list = list.assert_html("/admin/builds", StatusCode::OK);
+    assert!(
+        list.contains(&format!("href=\"/admin/builds/{greeter_build}\"")),
+        "{list}"
+    );
+    assert!(list.contains("2 builds."), "{list}");
+    let page = browser.get(&format!("/admin/builds/{greeter_build}")).await;
+    let page = page.assert_html("a build's page", StatusCode::OK);
+    assert!(
+        page.contains("building greeter 2.5") && page.contains("builder-1"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Cancel this build"),
+        "an ended build has no cancel button"
+    );
+    let publisher = rieter
+        .create_key("ci", json!([{"permission": "publish", "distro": "e2e"}]))
+        .await
+        .unwrap();
+    let mut other = Browser::new(&rieter);
+    other.sign_in(publisher["secret"].as_str().unwrap()).await;
+    other
+        .get("/admin/builds")
+        .await
+        .assert_html("builds for a key without targets", StatusCode::FORBIDDEN);
+    other
+        .get(&format!("/admin/builds/{greeter_build}"))
+        .await
+        .assert_html(
+            "a build of a target the key does not manage",
+            StatusCode::NOT_FOUND,
+        );
+
     // A real pacman installs the application, and its dependency with it.
     let pacman = Pacman::new(&[("built", &rieter.url("/e2e/built/$arch"))]).unwrap();
     pacman.ok(&["-Sy"]).unwrap();
@@ -356,14 +403,18 @@ async fn a_cancel_stops_a_running_build_and_a_killed_agents_build_goes_to_anothe
         !follow.is_finished(),
         "the followed log ended before its build"
     );
+    // Cancelled from the build's page in the web UI, which reloads while the build runs.
+    let mut browser = Browser::new(&rieter);
+    browser.sign_in(API_KEY).await;
+    let page = browser.get(&format!("/admin/builds/{id}")).await;
+    let page = page.assert_html("a running build's page", StatusCode::OK);
+    assert!(page.contains("Cancel this build") && page.contains("http-equiv=\"refresh\""));
+    let csrf = field_value(page, "csrf").unwrap();
     let asked = Instant::now();
-    call(
-        &rieter,
-        Method::POST,
-        &format!("/api/v1/builds/{id}/cancel"),
-        None,
-    )
-    .await;
+    let cancel = browser
+        .post(&format!("/admin/builds/{id}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(cancel.status, StatusCode::SEE_OTHER, "{}", cancel.body);
     let cancelled = ended(&rieter, id, Duration::from_secs(20), &[&first]).await;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     eprintln!("cancelled {:?} after the request", asked.elapsed());

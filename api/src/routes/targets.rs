@@ -8,7 +8,6 @@ use poem_openapi::{ApiResponse, OpenApi};
 use rieter::build::admin::{self, AdminError};
 use rieter::build::{InputError, TargetSpec};
 use rieter::db::targets::{self, Reach};
-use rieter::keys::Scope;
 use rieter::names::{DistroName, RepoName};
 
 use super::Tag;
@@ -174,24 +173,10 @@ pub(super) fn may_manage(principal: &Principal) -> impl Fn(&DistroName, &RepoNam
 /// Where `principal`'s targets are: 403 for a key without a `build` scope.
 pub(super) fn reach(principal: &Principal) -> Result<Reach, ApiError> {
     match principal {
-        Principal::Admin => Ok(Reach::All),
-        Principal::Key { scopes, .. } if scopes.contains(&Scope::Admin) => Ok(Reach::All),
-        Principal::Key { scopes, .. } => {
-            let places: Vec<_> = scopes
-                .iter()
-                .filter_map(|scope| match scope {
-                    Scope::Build(t) => Some((t.distro().clone(), t.repo().cloned())),
-                    _ => None,
-                })
-                .collect();
-            if places.is_empty() {
-                return Err(ApiError::forbidden(
-                    "the API key has no `build` scope: it manages no targets",
-                ));
-            }
-            Ok(Reach::Some(places))
-        }
         Principal::Anonymous => Err(ApiError::key_required()),
+        _ => principal.target_reach().ok_or_else(|| {
+            ApiError::forbidden("the API key has no `build` scope: it manages no targets")
+        }),
     }
 }
 

@@ -19,6 +19,7 @@ struct AdminPage {
     abilities: Vec<String>,
     may_manage_keys: bool,
     may_manage_mirrors: bool,
+    may_manage_builds: bool,
 }
 
 #[handler]
@@ -37,5 +38,6 @@ pub async fn admin(state: Data<&AppState>, req: &Request) -> Response {
         abilities,
         may_manage_keys: visitor.principal.may(Action::ManageKeys),
         may_manage_mirrors: visitor.principal.may(Action::ManageMirrors),
+        may_manage_builds: visitor.principal.target_reach().is_some(),
     })
 }

@@ -13,6 +13,7 @@
 
 mod admin;
 mod assets;
+mod builds;
 mod home;
 mod keys;
 mod links;
@@ -48,6 +49,9 @@ impl<E: Endpoint> WithPages<E> {
             .at("/admin", get(admin::admin))
             .at("/admin/keys", get(keys::list_keys).post(keys::create_key))
             .at("/admin/keys/:id/revoke", post(keys::revoke_key))
+            .at("/admin/builds", get(builds::list_builds))
+            .at("/admin/builds/:id", get(builds::show_build))
+            .at("/admin/builds/:id/cancel", post(builds::cancel_build))
             .at("/admin/mirrors", get(mirrors::list_mirrors))
             .at("/admin/mirrors/:id/sync", post(mirrors::sync_mirror))
             .at(
