@@ -157,31 +157,10 @@ async fn steps(
     let first = srcinfo::parse(&first, arch).context("reading the PKGBUILD's .SRCINFO")?;
     if first.remote_sources {
         log.note("downloading sources (with network)");
-        run(
-            &[
-                "--verifysource",
-                "--nodeps",
-                "--noconfirm",
-                "--noprogressbar",
-            ],
-            true,
-            false,
-        )
-        .await?;
+        run(&makepkg("--verifysource"), true, false).await?;
     }
     log.note("preparing sources and running pkgver() (without network)");
-    run(
-        &[
-            "--nobuild",
-            "--nodeps",
-            "--holdver",
-            "--noconfirm",
-            "--noprogressbar",
-        ],
-        false,
-        false,
-    )
-    .await?;
+    run(&makepkg("--nobuild"), false, false).await?;
     let info = run(&["--printsrcinfo"], false, true).await?;
     let info = srcinfo::parse(&info, arch).context("reading the PKGBUILD's .SRCINFO")?;
     log.note(&format!(
@@ -217,18 +196,7 @@ async fn steps(
     }
 
     log.note("building (without network)");
-    run(
-        &[
-            "--noextract",
-            "--nodeps",
-            "--holdver",
-            "--noconfirm",
-            "--noprogressbar",
-        ],
-        false,
-        false,
-    )
-    .await?;
+    run(&makepkg("--noextract"), false, false).await?;
     let built = packages_in(&work.join("out"), arch)?;
     if built.is_empty() {
         return Err(anyhow::anyhow!("makepkg made no package").into());
@@ -251,6 +219,19 @@ async fn steps(
             })?;
     }
     Ok(Ended::Built(built.len()))
+}
+
+/// makepkg's arguments for a step: dependencies are not checked (`--syncdeps` is the build
+/// root's business), a VCS source is not updated after the download step (`--holdver`), and
+/// nothing asks or draws progress.
+fn makepkg(step: &'static str) -> [&'static str; 5] {
+    [
+        step,
+        "--nodeps",
+        "--holdver",
+        "--noconfirm",
+        "--noprogressbar",
+    ]
 }
 
 /// A fresh work directory with what makepkg writes to.

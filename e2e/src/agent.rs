@@ -123,6 +123,18 @@ impl PkgbuildRepo {
         self.publish()
     }
 
+    /// Writes a file of the working tree and commits it.
+    pub fn commit_file(&self, path: &str, contents: &str) -> anyhow::Result<()> {
+        let file = self.work.path().join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, contents)?;
+        git(self.work.path(), &["add", "-A"])?;
+        git(self.work.path(), &["commit", "--quiet", "-m", path])?;
+        self.publish()
+    }
+
     /// The URL to clone.
     pub fn url(&self) -> String {
         format!("git://127.0.0.1:{}/pkgbuilds.git", self.port)

@@ -540,4 +540,37 @@ package() {{ mkdir -p "$pkgdir/usr/share/hostile"; echo ok > "$pkgdir/usr/share/
     assert!(!text.contains("LEAK"), "{text}");
     assert!(!text.contains(&key), "the key is in the log:\n{text}");
     assert!(!std::path::Path::new("/etc/hostile").exists());
+
+    // A remote source is downloaded in its own step, with network; the build has none.
+    let fetched = format!(
+        r#"pkgname=fetched
+pkgver=1
+pkgrel=1
+arch=(x86_64)
+license=(MIT)
+source=("words.txt::{}")
+sha256sums=('SKIP')
+package() {{ install -Dm644 "$srcdir/words.txt" "$pkgdir/usr/share/fetched/words.txt"; }}
+"#,
+        repo.file_url("words/words.txt")
+    );
+    repo.commit("fetched", &fetched).unwrap();
+    repo.commit_file("words/words.txt", "fetched over the network\n")
+        .unwrap();
+    let t = target(&rieter, &repo, "fetched").await;
+    let id = request(&rieter, t, false).await;
+    let done = ended(&rieter, id, Duration::from_secs(90), &[&agent]).await;
+    let text = log(&rieter, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}\n{text}");
+    assert!(
+        text.contains("downloading sources (with network)"),
+        "{text}"
+    );
+    let pacman = Pacman::new(&[("built", &rieter.url("/e2e/built/$arch"))]).unwrap();
+    pacman.ok(&["-Sy"]).unwrap();
+    pacman.ok(&["-S", "fetched"]).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(pacman.root().join("usr/share/fetched/words.txt")).unwrap(),
+        "fetched over the network\n"
+    );
 }
