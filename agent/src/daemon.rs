@@ -1,6 +1,7 @@
 //! The agent's loop: claim builds for its architectures while it has capacity, run each in
 //! its own task, and on shutdown stop claiming and stop its builds (their leases end and
-//! the server queues them again).
+//! the server queues them again). A server that refuses the agent's claims (its key) stops
+//! the agent with the reason; one that is away is asked again, less and less often.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
 use crate::build::{self, BuildContext};
-use crate::client::Client;
+use crate::client::{CallError, Client};
 use crate::config::AgentConfig;
 
 pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -62,6 +63,11 @@ pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow
                 continue;
             }
             Ok(None) => config.poll,
+            // A refusal of the claim itself (a wrong or revoked key, a key without the
+            // `agent` permission, settings the server does not take) will not go away.
+            Err(CallError::Refused { status, detail }) if status.is_client_error() => {
+                anyhow::bail!("the server refused this agent ({status}): {detail}");
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "could not ask the server for work");
                 // Back off while the server is away or refuses, up to a minute.

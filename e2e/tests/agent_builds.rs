@@ -531,6 +531,26 @@ package() {{ mkdir -p "$pkgdir/usr/share/hostile"; echo ok > "$pkgdir/usr/share/
     )
     .unwrap();
     let id = request(&rieter, t["id"].as_i64().unwrap(), false).await;
+
+    // An agent whose key the server refuses stops, saying why.
+    let refused_dir = tempfile::tempdir().unwrap();
+    let url = rieter.url("");
+    let refused = rieter_e2e::run_to_exit(
+        "rieter-agent",
+        &[
+            ("RIETER_SERVER_URL", url.as_str()),
+            ("RIETER_AGENT_KEY", "rieter_0000000000000000-not-a-key"),
+            ("RIETER_AGENT_ARCHES", "x86_64"),
+            ("RIETER_DATA_DIR", refused_dir.path().to_str().unwrap()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the server refused this agent (401"),
+        "{stderr}"
+    );
+
     let done = ended(&rieter, id, Duration::from_secs(90), &[&agent]).await;
     let text = log(&rieter, id).await;
     assert_eq!(done["status"], "succeeded", "{done}\n{text}");
