@@ -594,3 +594,59 @@ package() {{ install -Dm644 "$srcdir/words.txt" "$pkgdir/usr/share/fetched/words
         "fetched over the network\n"
     );
 }
+
+/// The container and nspawn sandboxes need an Arch image or root with base-devel, which
+/// this project's CI (Debian, offline) cannot fetch: `RIETER_TEST_ARCH_IMAGE` (for docker and
+/// podman, e.g. `archlinux:base-devel` pulled beforehand) and `RIETER_TEST_ARCH_ROOT` (for
+/// nspawn) turn them on; without them, each backend says why it was skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_container_and_nspawn_sandboxes_build_where_arch_is_available() {
+    if skip() {
+        return;
+    }
+    let image = std::env::var("RIETER_TEST_ARCH_IMAGE").ok();
+    let root = std::env::var("RIETER_TEST_ARCH_ROOT").ok();
+    let mut backends: Vec<(&str, &str, String)> = Vec::new();
+    for engine in ["docker", "podman"] {
+        let found = std::process::Command::new(engine)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        match (&image, found) {
+            (None, _) => eprintln!("{engine}: skipped, RIETER_TEST_ARCH_IMAGE is not set"),
+            (Some(_), false) => eprintln!("{engine}: skipped, it is not installed"),
+            (Some(image), true) => backends.push((engine, "RIETER_AGENT_IMAGE", image.clone())),
+        }
+    }
+    match &root {
+        None => eprintln!("nspawn: skipped, RIETER_TEST_ARCH_ROOT is not set"),
+        Some(root) => backends.push(("nspawn", "RIETER_AGENT_CHROOT", root.clone())),
+    }
+    if backends.is_empty() {
+        return;
+    }
+    let (rieter, key) = deployment().await;
+    let repo = PkgbuildRepo::start().await.unwrap();
+    repo.commit("libgreet", LIBGREET).unwrap();
+    let t = target(&rieter, &repo, "libgreet").await;
+    for (sandbox, setting, value) in backends {
+        let agent = Agent::start(
+            &rieter.url(""),
+            sandbox,
+            &[
+                ("RIETER_AGENT_KEY", &key),
+                ("RIETER_AGENT_SANDBOX", sandbox),
+                (setting, &value),
+            ],
+        )
+        .unwrap();
+        let id = request(&rieter, t, true).await;
+        let done = ended(&rieter, id, Duration::from_secs(600), &[&agent]).await;
+        assert_eq!(
+            done["status"],
+            "succeeded",
+            "{sandbox}: {done}\n{}",
+            log(&rieter, id).await
+        );
+    }
+}
