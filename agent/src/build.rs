@@ -21,6 +21,8 @@ pub struct BuildContext {
     pub client: Client,
     pub sandbox: Box<dyn Sandbox>,
     pub data_dir: PathBuf,
+    /// Signs each package before its upload (`RIETER_AGENT_SIGNING_KEY`).
+    pub signing_key: Option<rieter::signing::ServerKey>,
     /// Told when the agent shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -207,9 +209,16 @@ async fn steps(
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        log.note(&format!("uploading {name}"));
+        let signature = match &ctx.signing_key {
+            Some(key) => Some(sign(key, file).await?),
+            None => None,
+        };
+        log.note(&format!(
+            "uploading {name}{}",
+            if signature.is_some() { " (signed)" } else { "" }
+        ));
         ctx.client
-            .upload(id, lease, file)
+            .upload(id, lease, file, signature)
             .await
             .map_err(|e| match e {
                 CallError::Refused { detail, .. } => {
@@ -232,6 +241,18 @@ fn makepkg(step: &'static str) -> [&'static str; 5] {
         "--noconfirm",
         "--noprogressbar",
     ]
+}
+
+/// A detached signature of `file`, made outside the sandbox.
+async fn sign(key: &rieter::signing::ServerKey, file: &Path) -> anyhow::Result<Vec<u8>> {
+    let key = key.clone();
+    let file = file.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let data = std::fs::File::open(&file)?;
+        Ok(key.sign(std::io::BufReader::new(data))?.into_bytes())
+    })
+    .await?
+    .context("signing a package")
 }
 
 /// A fresh work directory with what makepkg writes to.

@@ -208,29 +208,53 @@ impl Client {
         Ok(answer["log_bytes"].as_u64().unwrap_or(offset))
     }
 
-    /// Uploads a package the build made, and waits (up to 5 minutes) until it is published
-    /// or failed: `Err` with the reason when it failed.
-    pub async fn upload(&self, build: i64, lease: Uuid, file: &Path) -> Result<(), CallError> {
-        let body = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| CallError::Refused {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                detail: format!("opening {}: {e}", file.display()),
-            })?;
+    /// Uploads a package the build made (with its detached signature, as a form), and
+    /// waits (up to 5 minutes) until it is published or failed: `Err` with the reason when
+    /// it failed.
+    pub async fn upload(
+        &self,
+        build: i64,
+        lease: Uuid,
+        file: &Path,
+        signature: Option<Vec<u8>>,
+    ) -> Result<(), CallError> {
+        let opened = tokio::fs::File::open(file).await;
+        let body = opened.map_err(|e| CallError::Refused {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: format!("opening {}: {e}", file.display()),
+        })?;
         let len = body.metadata().await.map(|m| m.len()).unwrap_or(0);
+        let stream = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(body));
         let req = self
             .request(
                 Method::POST,
                 &format!("/api/v1/agent/builds/{build}/packages"),
             )
-            .query(&[("lease_id", lease.to_string()), ("wait", "300".to_owned())])
-            .header("content-type", "application/octet-stream")
-            .header("content-length", len)
-            .body(reqwest::Body::wrap_stream(
-                tokio_util::io::ReaderStream::new(body),
-            ));
-        let resp = self.send(req).await;
-        match resp {
+            .query(&[("lease_id", lease.to_string()), ("wait", "300".to_owned())]);
+        let req = match signature {
+            None => req
+                .header("content-type", "application/octet-stream")
+                .header("content-length", len)
+                .body(stream),
+            Some(signature) => {
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "package".to_owned());
+                let form = reqwest::multipart::Form::new()
+                    .part(
+                        "package",
+                        reqwest::multipart::Part::stream_with_length(stream, len)
+                            .file_name(name.clone()),
+                    )
+                    .part(
+                        "signature",
+                        reqwest::multipart::Part::bytes(signature).file_name(format!("{name}.sig")),
+                    );
+                req.multipart(form)
+            }
+        };
+        match self.send(req).await {
             Ok(resp) if resp.status() == StatusCode::ACCEPTED => Err(CallError::Refused {
                 status: StatusCode::ACCEPTED,
                 detail: "the package was not published within 5 minutes".into(),

@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use rieter::signing::ServerKey;
+
 use crate::sandbox::Backend;
 
 #[derive(Debug, Deserialize)]
@@ -21,6 +23,7 @@ struct Raw {
     agent_poll_secs: Option<u64>,
     agent_image: Option<String>,
     agent_chroot: Option<PathBuf>,
+    agent_signing_key: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     log_format: Option<String>,
 }
@@ -67,6 +70,8 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     /// The file the settings were read from (hidden from builds: it may hold the key).
     pub file: Option<PathBuf>,
+    /// The OpenPGP secret key packages are signed with, and its file (hidden from builds).
+    pub signing_key: Option<(ServerKey, PathBuf)>,
     pub json_logs: bool,
 }
 
@@ -81,6 +86,10 @@ impl std::fmt::Debug for AgentConfig {
             .field("labels", &self.labels)
             .field("name", &self.name)
             .field("data_dir", &self.data_dir)
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|(key, _)| key.fingerprint()),
+            )
             .finish()
     }
 }
@@ -101,6 +110,9 @@ impl AgentConfig {
             .context("reading the agent's settings")?;
         let mut config = Self::check(raw)?;
         config.file = file.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_owned()));
+        if let Some((_, path)) = &mut config.signing_key {
+            *path = std::fs::canonicalize(&*path).unwrap_or_else(|_| path.clone());
+        }
         Ok(config)
     }
 
@@ -149,8 +161,20 @@ impl AgentConfig {
                 .unwrap_or_else(|| PathBuf::from("/var/lib/rieter-agent")),
             json_logs: raw.log_format.as_deref() == Some("json"),
             file: None,
+            signing_key: raw
+                .agent_signing_key
+                .map(|path| load_signing_key(&path).map(|key| (key, path)))
+                .transpose()?,
         })
     }
+}
+
+/// An unprotected OpenPGP secret key (armored or binary), checked to sign as pacman verifies.
+fn load_signing_key(path: &Path) -> anyhow::Result<ServerKey> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading RIETER_AGENT_SIGNING_KEY {}", path.display()))?;
+    ServerKey::import(&bytes)
+        .with_context(|| format!("RIETER_AGENT_SIGNING_KEY {}", path.display()))
 }
 
 /// The file holds the agent's key: say so when other users may read it.
@@ -182,6 +206,7 @@ mod tests {
             agent_poll_secs: None,
             agent_image: None,
             agent_chroot: None,
+            agent_signing_key: None,
             data_dir: None,
             log_format: None,
         }
@@ -214,5 +239,9 @@ mod tests {
         let mut r = raw();
         r.agent_capacity = Some(0);
         assert!(AgentConfig::check(r).is_err());
+        let mut r = raw();
+        r.agent_signing_key = Some("/nonexistent/key.asc".into());
+        let err = format!("{:#}", AgentConfig::check(r).err().unwrap());
+        assert!(err.contains("RIETER_AGENT_SIGNING_KEY"), "{err}");
     }
 }

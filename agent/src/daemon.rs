@@ -16,11 +16,16 @@ use crate::config::AgentConfig;
 pub async fn run(config: AgentConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let client = Client::new(&config.server_url, &config.key)?;
     std::fs::create_dir_all(config.data_dir.join("builds"))?;
+    let secret_files: Vec<&std::path::Path> = config
+        .file
+        .as_deref()
+        .into_iter()
+        .chain(config.signing_key.as_ref().map(|(_, path)| path.as_path()))
+        .collect();
     let ctx = Arc::new(BuildContext {
         client: client.clone(),
-        sandbox: config
-            .sandbox
-            .sandbox(&config.data_dir, config.file.as_deref()),
+        sandbox: config.sandbox.sandbox(&config.data_dir, &secret_files),
+        signing_key: config.signing_key.as_ref().map(|(key, _)| key.clone()),
         data_dir: config.data_dir.clone(),
         shutdown: shutdown.clone(),
     });

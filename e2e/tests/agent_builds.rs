@@ -469,12 +469,26 @@ async fn a_pkgbuild_finds_neither_the_agents_key_nor_the_network() {
         .prefix("rieter-agent-home-")
         .tempdir_in("/var/tmp")
         .unwrap();
+    // The agent signs what it builds; the distribution takes only packages signed so.
+    let signing = rieter::signing::ServerKey::generate("Rieter agent <agent@e2e.invalid>").unwrap();
+    let signing_file = home.path().join("signing.key");
+    std::fs::write(&signing_file, signing.to_bytes()).unwrap();
+    let resp = reqwest::Client::new()
+        .put(rieter.url("/api/v1/distros/e2e/packager-keys"))
+        .bearer_auth(API_KEY)
+        .body(signing.public_key_armored())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     let config = home.path().join("agent.toml");
     std::fs::write(
         &config,
         format!(
-            "server_url = {:?}\nagent_key = {key:?}\nagent_arches = [\"x86_64\"]\n",
-            rieter.url("")
+            "server_url = {:?}\nagent_key = {key:?}\nagent_arches = [\"x86_64\"]\n\
+             agent_signing_key = {:?}\n",
+            rieter.url(""),
+            signing_file.display().to_string()
         ),
     )
     .unwrap();
@@ -497,6 +511,7 @@ build() {{
     for f in /proc/[0-9]*/environ; do tr '\0' '\n' < "$f" 2>/dev/null; done | grep RIETER && echo 'LEAK: environ'
     grep agent_key {config} 2>/dev/null && echo 'LEAK: config file'
     ls {data} 2>/dev/null && echo 'LEAK: data directory'
+    test -s {signing} && echo 'LEAK: signing key'
     ls /var/run/postgresql 2>/dev/null && echo 'LEAK: sockets'
     if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo 'LEAK: network'; else echo 'no network'; fi
     touch /etc/hostile 2>/dev/null && echo 'LEAK: wrote /etc'
@@ -507,6 +522,7 @@ package() {{ mkdir -p "$pkgdir/usr/share/hostile"; echo ok > "$pkgdir/usr/share/
 "#,
         config = config.display(),
         data = data.display(),
+        signing = signing_file.display(),
     );
     repo.commit("hostile", &hostile).unwrap();
     // A `url` target: one PKGBUILD, downloaded.
@@ -560,6 +576,15 @@ package() {{ mkdir -p "$pkgdir/usr/share/hostile"; echo ok > "$pkgdir/usr/share/
     assert!(!text.contains("LEAK"), "{text}");
     assert!(!text.contains(&key), "the key is in the log:\n{text}");
     assert!(!std::path::Path::new("/etc/hostile").exists());
+    // Signed by the agent: accepted where a signature is required, its .sig served.
+    assert!(
+        text.contains("uploading hostile-1-1-x86_64.pkg.tar.gz (signed)"),
+        "{text}"
+    );
+    let sig = reqwest::get(rieter.url("/e2e/built/x86_64/hostile-1-1-x86_64.pkg.tar.gz.sig"))
+        .await
+        .unwrap();
+    assert_eq!(sig.status(), 200);
 
     // A remote source is downloaded in its own step, with network; the build has none.
     let fetched = format!(

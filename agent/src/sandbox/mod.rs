@@ -84,12 +84,13 @@ impl Backend {
         })
     }
 
-    /// The sandbox, hiding the agent's data directory and config file from builds.
-    pub fn sandbox(&self, data_dir: &Path, config_file: Option<&Path>) -> Box<dyn Sandbox> {
+    /// The sandbox, hiding the agent's data directory and its secrets' files (its config,
+    /// its signing key) from builds.
+    pub fn sandbox(&self, data_dir: &Path, secret_files: &[&Path]) -> Box<dyn Sandbox> {
         match self {
             Self::Unshare => Box::new(unshare::Unshare {
                 hidden: std::iter::once(data_dir)
-                    .chain(config_file)
+                    .chain(secret_files.iter().copied())
                     .map(Path::to_owned)
                     .collect(),
             }),

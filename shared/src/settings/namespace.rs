@@ -15,7 +15,7 @@ use super::{ApiConfig, WorkerConfig};
 /// `RIETER_*` variables that are not configuration keys: the config file's name, the test
 /// suite's own settings, and the names the client tools own (`rieter` CLI, `rieter-agent`), so
 /// a shell set up for those can also start a server.
-pub const OTHER_VARIABLES: [&str; 17] = [
+pub const OTHER_VARIABLES: [&str; 18] = [
     "RIETER_CONFIG",
     "RIETER_TEST_DATABASE_URL",
     "RIETER_SKIP_ROOT_TESTS",
@@ -31,6 +31,7 @@ pub const OTHER_VARIABLES: [&str; 17] = [
     "RIETER_AGENT_IMAGE",
     "RIETER_AGENT_CHROOT",
     "RIETER_AGENT_CONFIG",
+    "RIETER_AGENT_SIGNING_KEY",
     "RIETER_TEST_ARCH_IMAGE",
     "RIETER_TEST_ARCH_ROOT",
 ];
