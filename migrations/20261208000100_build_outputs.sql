@@ -33,3 +33,19 @@ create index build_log_chunks_digest_idx on build_log_chunks (digest);
 alter table build_targets add column depends text[] not null default '{}';
 alter table build_targets add column provides text[] not null default '{}';
 alter table build_targets add column srcinfo_at timestamptz;
+
+-- Which builds wait, and for which target: a build whose target was read waits while a build
+-- (queued or running, same architecture) of another target of its repository provides one
+-- of its dependencies, or belongs to a target never read yet (what it provides is unknown).
+-- Two targets that depend on each other wait for neither. Claims pass over waiting builds;
+-- an agent's report sends a build that turns out to wait back to the queue.
+create view build_waits as
+select b.id as build_id, o.name as waits_for, ob.queued_at, ob.id as other_build_id
+from builds b
+join build_targets t on t.id = b.target_id
+join build_targets o on o.distro = t.distro and o.repo = t.repo and o.id <> t.id
+join builds ob on ob.target_id = o.id and ob.arch = b.arch
+              and ob.status in ('queued', 'running')
+where b.status in ('queued', 'running')
+  and t.srcinfo_at is not null
+  and ((t.depends && o.provides and not (o.depends && t.provides)) or o.srcinfo_at is null);

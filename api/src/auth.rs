@@ -136,6 +136,21 @@ impl Principal {
         }
     }
 
+    /// Whether it manages the target of `build` (and so may see and cancel the build).
+    pub fn manages_build(&self, build: &rieter::db::builds::BuildRecord) -> bool {
+        use rieter::names::{DistroName, RepoName};
+        match (
+            DistroName::parse(&build.distro),
+            RepoName::parse(&build.repo),
+        ) {
+            (Ok(distro), Ok(repo)) => self.may(Action::ManageTargets {
+                distro: &distro,
+                repo: &repo,
+            }),
+            _ => false,
+        }
+    }
+
     /// Who to record as having done something; `None` for an anonymous caller.
     pub fn actor(&self) -> Option<Actor> {
         match self {

@@ -475,13 +475,10 @@ async fn reachable_build(
         .await
         .map_err(|e| ApiError::database("reading a build", e))?
         .ok_or_else(|| ApiError::not_found(format!("no build {id}")))?;
-    let place = (
-        rieter::names::DistroName::parse(&build.distro),
-        rieter::names::RepoName::parse(&build.repo),
-    );
-    match place {
-        (Ok(distro), Ok(repo)) if may_manage(principal)(&distro, &repo) => Ok(build),
-        _ => Err(ApiError::not_found(format!("no build {id}"))),
+    if principal.manages_build(&build) {
+        Ok(build)
+    } else {
+        Err(ApiError::not_found(format!("no build {id}")))
     }
 }
 

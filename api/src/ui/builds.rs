@@ -10,13 +10,12 @@ use rieter::build::queue::Status;
 use rieter::build::{log, queue};
 use rieter::db::builds::{self, BuildRecord, Filter};
 use rieter::db::listing::Window;
-use rieter::names::{DistroName, RepoName};
 use serde::Deserialize;
 
 use super::links::{self, Pager, page_number};
 use super::page::{Layout, database_error, datetime, forbidden, not_found, render, time};
 use super::session::{CsrfForm, Visitor, form_poster, signed_in};
-use crate::auth::{Action, Principal};
+use crate::auth::Principal;
 use crate::pagination::MAX_DEPTH;
 use crate::state::AppState;
 
@@ -222,18 +221,9 @@ async fn managed_build(
         Ok(None) => return Err(not_found()),
         Err(err) => return Err(database_error("reading a build", err)),
     };
-    match (
-        DistroName::parse(&build.distro),
-        RepoName::parse(&build.repo),
-    ) {
-        (Ok(distro), Ok(repo))
-            if principal.may(Action::ManageTargets {
-                distro: &distro,
-                repo: &repo,
-            }) =>
-        {
-            Ok(build)
-        }
-        _ => Err(not_found()),
+    if principal.manages_build(&build) {
+        Ok(build)
+    } else {
+        Err(not_found())
     }
 }

@@ -130,11 +130,11 @@ pub fn read(
             }
             // Chunks are only appended under a running build's lease: once it has ended, one
             // more look finds every chunk it will ever have.
-            let build = builds::find(&r.pool, r.id)
+            let status = builds::status(&r.pool, r.id)
                 .await
                 .map_err(io::Error::other)?;
-            match build {
-                Some(b) if !b.status.is_final() => tokio::time::sleep(FOLLOW_POLL).await,
+            match status {
+                Some(status) if !status.is_final() => tokio::time::sleep(FOLLOW_POLL).await,
                 _ => r.ended = true,
             }
         }

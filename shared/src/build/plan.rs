@@ -9,8 +9,9 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::queue::QueueError;
+use super::queue::{QueueError, Status};
 use crate::db::{builds, targets};
+use crate::depends::Dependency;
 use crate::names::PackageName;
 use crate::version::{Version, vercmp};
 
@@ -83,10 +84,10 @@ impl Report {
     }
 }
 
-/// `foo` of `foo`, `foo>=1.2`, `foo=1-2`; `None` when what is left is not a package name.
+/// `foo` of `foo`, `foo>=1.2`, `foo=1-2` (as pacman reads them, [`Dependency::parse`]);
+/// `None` when that is not a package name.
 fn dependency_name(dependency: &str) -> Option<String> {
-    let end = dependency.find(['<', '>', '=']).unwrap_or(dependency.len());
-    let name = PackageName::parse(dependency[..end].trim()).ok()?;
+    let name = PackageName::parse(Dependency::parse(dependency).name).ok()?;
     Some(name.as_str().to_owned())
 }
 
@@ -143,7 +144,8 @@ pub async fn plan(
                 .any(|(n, v)| n == name.as_str() && vercmp(v, version.as_str()).is_eq())
         };
         if report.packages.iter().all(in_repo) {
-            let ended = builds::finish(&mut *tx, id, lease_id, "skipped", None).await?;
+            let ended =
+                builds::finish(&mut *tx, id, lease_id, Status::Skipped.as_str(), None).await?;
             if !ended {
                 return Err(QueueError::LeaseLost(id));
             }

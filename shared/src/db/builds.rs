@@ -250,8 +250,8 @@ pub async fn enqueue(
 }
 
 /// Leases the oldest queued build for one of `arches` to `agent`, passing over builds that
-/// wait for another ([`waited_for`]; a build whose own target was never read is not passed
-/// over, so that it can be).
+/// wait for another (the view `build_waits`; a build whose own target was never read does
+/// not wait, so that it can be read).
 pub async fn claim(
     executor: impl PgExecutor<'_> + Copy,
     agent: &str,
@@ -260,23 +260,14 @@ pub async fn claim(
 ) -> Result<Option<Claimed>, sqlx::Error> {
     let arches: Vec<&str> = arches.iter().map(ArchName::as_str).collect();
     let claimed = sqlx::query!(
-        r#"with waits_on as (
-               select q.id as build_id from builds q
-               join build_targets t on t.id = q.target_id
-               join build_targets o on o.distro = t.distro and o.repo = t.repo and o.id <> t.id
-               join builds ob on ob.target_id = o.id and ob.arch = q.arch
-                             and ob.status in ('queued', 'running')
-               where q.status = 'queued' and q.arch = any($2)
-                 and ((t.depends && o.provides and not (o.depends && t.provides))
-                      or (o.srcinfo_at is null and t.srcinfo_at is not null)))
-           update builds b set
+        r#"update builds b set
                status = 'running', lease_id = gen_random_uuid(),
                lease_expires_at = now() + make_interval(secs => $3),
                started_at = now(), agent = $1, attempts = attempts + 1
            where b.id = (
                select q.id from builds q
                where q.status = 'queued' and q.arch = any($2)
-                 and not exists (select 1 from waits_on w where w.build_id = q.id)
+                 and not exists (select 1 from build_waits w where w.build_id = q.id)
                order by q.queued_at, q.id
                for update skip locked
                limit 1)
@@ -301,6 +292,19 @@ pub async fn claim(
         lease_id: claimed.lease_id,
         target,
     }))
+}
+
+/// Build `id`'s status, without the rest of its record (for polling).
+pub async fn status(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Status>, sqlx::Error> {
+    let found = sqlx::query_scalar!("select status from builds where id = $1", id)
+        .fetch_optional(executor)
+        .await?;
+    found
+        .map(|status| {
+            Status::parse(&status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown build status {status}").into()))
+        })
+        .transpose()
 }
 
 /// Extends a lease: whether the build was cancelled, or `None` when the lease is not the
@@ -397,25 +401,18 @@ pub async fn expire(
 }
 
 /// The name of a target whose build (queued or running, for the same architecture) build
-/// `id` waits for: one of the same repository providing something the build's target
-/// depends on, as their last .SRCINFO said, or one whose .SRCINFO was never read (what it
-/// provides is not known yet: on the first run of new targets, each waits until the others
-/// were read). Two targets depending on each other wait for neither.
+/// `id` waits for (the view `build_waits`): one of the same repository providing something
+/// the build's target depends on, as their last .SRCINFO said, or one whose .SRCINFO was
+/// never read (on the first run of new targets, each waits until the others were read). Two
+/// targets depending on each other wait for neither.
 pub async fn waited_for(
     executor: impl PgExecutor<'_>,
     id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        "select o.name from builds b
-         join build_targets t on t.id = b.target_id
-         join build_targets o on o.distro = t.distro and o.repo = t.repo and o.id <> t.id
-         join builds ob on ob.target_id = o.id and ob.arch = b.arch
-                       and ob.status in ('queued', 'running')
-         where b.id = $1
-           and ((t.depends && o.provides and not (o.depends && t.provides))
-                or o.srcinfo_at is null)
-         order by ob.queued_at, ob.id
-         limit 1",
+        r#"select waits_for as "waits_for!" from build_waits where build_id = $1
+           order by queued_at, other_build_id
+           limit 1"#,
         id
     )
     .fetch_optional(executor)
